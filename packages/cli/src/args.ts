@@ -1,0 +1,311 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { MigrateError, type IntegrityProblemKind } from "@polymigrate/core";
+
+type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string] & { description: string; value?: string };
+
+/** Options every command takes. */
+const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  project: { type: "string", value: "<name>", description: "Only this project of the configuration" },
+  config: { type: "string", value: "<file>", description: "The configuration file (default: migrate.config.{ts,mts,js,mjs,json} here)" },
+  cwd: { type: "string", value: "<dir>", description: "Run as if started in <dir>" },
+  json: { type: "boolean", description: "Print the run's report as JSON on stdout" },
+  "allow-pooled-url": { type: "boolean", description: "Run over a URL that looks pooled (loud; not recommended)" },
+  help: { type: "boolean", short: "h", description: "Show this help" },
+};
+
+const LOCK_WAIT: OptionSpec = {
+  type: "string",
+  value: "<duration>",
+  description: "How long to wait for another run's migration lock, e.g. 30s (default 60s)",
+};
+
+/** A subcommand: its options, and the help a new user reads. */
+export interface CommandSpec {
+  name: CommandName;
+  usage: string;
+  summary: string;
+  description: string;
+  options: Record<string, OptionSpec>;
+  examples: string[];
+}
+
+/** The subcommands. */
+export type CommandName = "status" | "up" | "down" | "create" | "plan" | "history" | "doctor";
+
+/** Every subcommand, in the order help lists them. */
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: "status",
+    usage: "migrate status [options]",
+    summary: "Show applied, pending and problem migrations of every project",
+    description:
+      "Reads each project's migrations on disk and its history table, and shows what is applied, pending, changed since it was applied, missing on disk or failed. Changes nothing.",
+    options: {},
+    examples: ["migrate status", "migrate status --project web --json"],
+  },
+  {
+    name: "up",
+    usage: "migrate up [options]          (alias: migrate deploy)",
+    summary: "Apply the pending migrations",
+    description:
+      "Takes the database's migration lock, checks the history's integrity, and applies every pending migration in order, each in its own transaction unless one of its statements cannot run in one. Stops at the first failure; earlier migrations stay applied.",
+    options: {
+      "lock-wait": LOCK_WAIT,
+      allow: {
+        type: "string",
+        value: "<kinds>",
+        description: "Apply despite these integrity problems: changed, missing, out-of-order (comma-separated)",
+      },
+    },
+    examples: ["migrate up", "migrate up --project api --lock-wait 30s"],
+  },
+  {
+    name: "down",
+    usage: "migrate down [options]",
+    summary: "Undo the newest migration (or --steps N, or --to <id>)",
+    description:
+      "Lists what it will undo and how, then runs the down migrations newest first and updates the stack's history as the stack itself would. Refuses, undoing nothing, when a migration in range has no down.",
+    options: {
+      steps: { type: "string", value: "<n>", description: "Undo the newest <n> migrations (default 1)" },
+      to: { type: "string", value: "<id>", description: 'Undo every migration applied after <id>; "base" undoes all' },
+      "lock-wait": LOCK_WAIT,
+    },
+    examples: ["migrate down", "migrate down --steps 2", "migrate down --to 0001_create_users", "migrate down --to base"],
+  },
+  {
+    name: "create",
+    usage: "migrate create <name> [options]",
+    summary: "Create a new migration (with the stack's own generator)",
+    description:
+      "Writes a new migration in the project's own layout: for plain SQL, the next numbered <name>.sql and its .down.sql; for Prisma, Drizzle and Alembic, what the stack's generator produces.",
+    options: {
+      empty: { type: "boolean", description: "An empty migration, without asking the stack's generator" },
+    },
+    examples: ["migrate create add_users", "migrate create add_posts --project web"],
+  },
+  {
+    name: "plan",
+    usage: "migrate plan [options]",
+    summary: 'Print the SQL that "up" would run',
+    description: "Shows each pending migration and its SQL, and any integrity problem that would stop \"up\". Changes nothing.",
+    options: {},
+    examples: ["migrate plan", "migrate plan --json"],
+  },
+  {
+    name: "history",
+    usage: "migrate history [options]",
+    summary: "List the migrations recorded in the history table",
+    description: "Reads the stack's own history table: what was applied, when, and how long it took.",
+    options: {},
+    examples: ["migrate history"],
+  },
+  {
+    name: "doctor",
+    usage: "migrate doctor [options]",
+    summary: "Check configuration, URLs, connections and history, with fixes",
+    description:
+      "Checks each project: its configuration, the URL and the direct-URL policy, the connection, a pooler in the path, the migrations on disk, the history table and its integrity, and who holds the migration lock. Each problem comes with what to do.",
+    options: {},
+    examples: ["migrate doctor"],
+  },
+];
+
+const ALIASES: Record<string, CommandName> = { deploy: "up" };
+
+/** A parsed command line. */
+export interface ParsedArgs {
+  command: CommandName | "help" | "version";
+  /** The command whose help was asked for. */
+  helpFor?: CommandName;
+  positionals: string[];
+  project?: string;
+  config?: string;
+  cwd?: string;
+  json: boolean;
+  allowPooledUrl: boolean;
+  lockWaitMs?: number;
+  allow: IntegrityProblemKind[];
+  steps?: number;
+  to?: string;
+  empty: boolean;
+}
+
+function usageError(message: string): MigrateError {
+  return new MigrateError("USAGE", message);
+}
+
+/** Parses `30s`, `500ms`, `2m` or a number of seconds into milliseconds. */
+export function parseDuration(value: string, option: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (!match) throw usageError(`--${option} takes a duration such as 30s, 500ms or 2m, not "${value}".`);
+  const amount = Number(match[1]);
+  const unit = match[2] ?? "s";
+  return Math.round(unit === "ms" ? amount : unit === "m" ? amount * 60_000 : amount * 1000);
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+    for (let i = 1; i <= a.length; i++) {
+      let previous = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const current = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = current;
+      }
+    }
+    return row[b.length]!;
+  };
+  const best = candidates.map((candidate) => ({ candidate, score: distance(word, candidate) })).sort((a, b) => a.score - b.score)[0];
+  return best && best.score <= 2 ? best.candidate : undefined;
+}
+
+/** Parses argv into a command and its options; bad usage is a `USAGE` error with a suggestion. */
+export function parseCommandLine(argv: string[]): ParsedArgs {
+  const first = argv[0];
+  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+    const topic = first === "help" ? argv[1] : undefined;
+    if (topic) {
+      const spec = findCommand(topic);
+      return { ...emptyArgs(), command: "help", helpFor: spec.name };
+    }
+    return { ...emptyArgs(), command: "help" };
+  }
+  if (first === "-v" || first === "--version") return { ...emptyArgs(), command: "version" };
+  if (first.startsWith("-")) {
+    throw usageError(`"${first}" comes before a command. Put the command first, e.g. "migrate status ${first}"; see "migrate --help".`);
+  }
+  const spec = findCommand(first);
+  const options = { ...COMMON_OPTIONS, ...spec.options };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv.slice(1),
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, option]) => [name, { type: option.type, ...(option.short ? { short: option.short } : {}) }]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    if (unknown) {
+      const suggestion = closest(unknown.replace(/^-+/, ""), Object.keys(options));
+      const hint = suggestion ? ` Did you mean "--${suggestion}"?` : "";
+      throw usageError(`"migrate ${spec.name}" has no option "${unknown}".${hint} See "migrate ${spec.name} --help".`);
+    }
+    throw usageError(`${message.replace(/\.$/, "")}. See "migrate ${spec.name} --help".`);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) return { ...emptyArgs(), command: "help", helpFor: spec.name };
+  const result: ParsedArgs = {
+    ...emptyArgs(),
+    command: spec.name,
+    positionals: parsed.positionals,
+    json: values.json === true,
+    allowPooledUrl: values["allow-pooled-url"] === true,
+    empty: values.empty === true,
+  };
+  for (const key of ["project", "config", "cwd", "to"] as const) {
+    const value = values[key];
+    if (typeof value === "string") result[key] = value;
+  }
+  if (typeof values["lock-wait"] === "string") result.lockWaitMs = parseDuration(values["lock-wait"], "lock-wait");
+  if (typeof values.steps === "string") {
+    if (!/^[1-9]\d*$/.test(values.steps)) throw usageError(`--steps takes a whole number of 1 or more, not "${values.steps}".`);
+    result.steps = Number(values.steps);
+  }
+  if (result.steps !== undefined && result.to !== undefined) throw usageError("Use --steps or --to, not both.");
+  if (typeof values.allow === "string") {
+    const kinds = values.allow.split(",").map((kind) => kind.trim()).filter(Boolean);
+    for (const kind of kinds) {
+      if (!["changed", "missing", "out-of-order"].includes(kind)) {
+        throw usageError(`--allow takes changed, missing or out-of-order (comma-separated), not "${kind}". A failed migration is never allowed: resolve it first.`);
+      }
+    }
+    result.allow = kinds as IntegrityProblemKind[];
+  }
+  const maxPositionals = spec.name === "create" ? 1 : 0;
+  if (spec.name === "create" && result.positionals.length === 0) {
+    throw usageError('"migrate create" needs a name for the migration, e.g. "migrate create add_users".');
+  }
+  if (result.positionals.length > maxPositionals) {
+    const extra = result.positionals.slice(maxPositionals).join(" ");
+    throw usageError(`"migrate ${spec.name}" does not take "${extra}". See "migrate ${spec.name} --help".`);
+  }
+  return result;
+}
+
+function emptyArgs(): ParsedArgs {
+  return { command: "help", positionals: [], json: false, allowPooledUrl: false, allow: [], empty: false };
+}
+
+function findCommand(name: string): CommandSpec {
+  const resolved = ALIASES[name] ?? name;
+  const spec = COMMANDS.find((command) => command.name === resolved);
+  if (spec) return spec;
+  const suggestion = closest(name, [...COMMANDS.map((command) => command.name), ...Object.keys(ALIASES)]);
+  const hint = suggestion ? ` Did you mean "migrate ${suggestion}"?` : "";
+  throw usageError(`"${name}" is not a migrate command.${hint} Run "migrate --help" for the list.`);
+}
+
+function formatOptions(options: Record<string, OptionSpec>): string[] {
+  const rows = Object.entries(options).map(([name, option]) => {
+    const flag = `${option.short ? `-${option.short}, ` : ""}--${name}${option.value ? ` ${option.value}` : ""}`;
+    return [flag, option.description] as const;
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return rows.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`);
+}
+
+/** The top-level help. */
+export function renderMainHelp(version: string): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length + (command.name === "create" ? 7 : 0)));
+  return [
+    `migrate ${version}: apply, inspect and roll back PostgreSQL migrations of Prisma, Drizzle, Alembic and plain-SQL`,
+    "projects, always over the direct (never the pooled) connection.",
+    "",
+    "Usage: migrate <command> [options]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((command) => `  ${(command.name === "create" ? "create <name>" : command.name).padEnd(width)}  ${command.summary}`),
+    "",
+    "Options for every command:",
+    ...formatOptions(COMMON_OPTIONS),
+    "  -v, --version  Print the version",
+    "",
+    "Projects come from migrate.config.{ts,mts,js,mjs,json} in the folder, or are detected from it: prisma/schema.prisma,",
+    "drizzle.config.*, alembic.ini, or a migrations/ folder of numbered .sql files.",
+    "",
+    "Environment:",
+    "  DIRECT_URL    The direct URL that migrations use (per project: urlEnv in the configuration)",
+    "  DATABASE_URL  The application's pooled URL; used only when DIRECT_URL is unset and it does not look pooled",
+    "",
+    "Exit codes: 0 success, 1 a migration or connection failed, 2 refused by a policy or bad usage.",
+    'Run "migrate <command> --help" for a command\'s options and examples.',
+  ].join("\n");
+}
+
+/** The help of one command. */
+export function renderCommandHelp(name: CommandName): string {
+  const spec = COMMANDS.find((command) => command.name === name)!;
+  const lines = [`Usage: ${spec.usage}`, "", `${spec.summary}.`, "", wrap(spec.description, 100), ""];
+  if (Object.keys(spec.options).length > 0) lines.push("Options:", ...formatOptions(spec.options), "");
+  lines.push("Options for every command:", ...formatOptions(COMMON_OPTIONS), "", "Examples:", ...spec.examples.map((example) => `  ${example}`));
+  return lines.join("\n");
+}
+
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join("\n");
+}

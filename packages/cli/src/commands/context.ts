@@ -1,0 +1,15 @@
+import type { EventSink, ProjectTarget } from "@polymigrate/core";
+import type { ParsedArgs } from "../args.js";
+import type { Output } from "../output.js";
+import type { Workspace } from "../projects.js";
+
+/** What every command receives. */
+export interface CommandContext {
+  args: ParsedArgs;
+  cwd: string;
+  output: Output;
+  workspace: Workspace;
+  /** Resolves the projects' URLs through the direct-URL policy (throws a refusal before any work). */
+  targets: () => ProjectTarget[];
+  emit: EventSink;
+}

@@ -1,0 +1,42 @@
+import { relative } from "node:path";
+import { MigrateError, type RunReport } from "@polymigrate/core";
+import type { CommandContext } from "./context.js";
+
+/** `migrate create <name>`: a new migration in the project's own layout. */
+export async function createCommand(context: CommandContext): Promise<RunReport> {
+  const { workspace, args, output } = context;
+  if (workspace.projects.length > 1) {
+    const names = workspace.projects.map(({ config }) => `"${config.name}"`).join(", ");
+    throw new MigrateError("USAGE", `"migrate create" works on one project; choose one with --project (${names}).`);
+  }
+  const [{ config, adapter }] = workspace.projects as [(typeof workspace.projects)[number]];
+  if (!adapter.createMigration) {
+    throw new MigrateError("USAGE", `The "${adapter.stack}" stack cannot create migrations from migrate. Use the stack's own tool.`);
+  }
+  const started = Date.now();
+  const name = args.positionals[0] as string;
+  const result = await adapter.createMigration({ name, empty: args.empty });
+  if (!args.json) {
+    output.out(result.isEmpty ? `No schema change found: nothing created for "${config.name}".` : `Created ${result.id} in ${config.name}:`);
+    for (const file of result.files) output.out(`  ${relative(context.cwd, file) || file}`);
+  }
+  return {
+    command: "create",
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    outcome: "success",
+    projects: [
+      {
+        project: config.name,
+        stack: adapter.stack,
+        dir: adapter.dir,
+        outcome: "success",
+        policies: [],
+        migrations: [{ id: result.id, name, outcome: "pending" }],
+        problems: [],
+        durationMs: Date.now() - started,
+        created: result,
+      },
+    ],
+  };
+}

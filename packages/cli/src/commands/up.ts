@@ -1,0 +1,18 @@
+import { upProject } from "@polymigrate/core";
+import { renderRunSummary } from "../render/human.js";
+import type { CommandContext } from "./context.js";
+import { runEachProject } from "./run-projects.js";
+
+/** `migrate up` (alias `deploy`): applies pending migrations, project after project. */
+export async function upCommand(context: CommandContext) {
+  const { args } = context;
+  const report = await runEachProject("up", context.targets(), (target) =>
+    upProject(target, {
+      emit: context.emit,
+      allow: args.allow,
+      ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }),
+    }),
+  );
+  if (!args.json) renderRunSummary(report, context.output, context.cwd);
+  return report;
+}

@@ -1,0 +1,95 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { REFUSAL_CODES, isMigrateError, redact, redactValue } from "@polymigrate/core";
+import { parseCommandLine, renderCommandHelp, renderMainHelp } from "./args.js";
+import { createCommand } from "./commands/create.js";
+import type { CommandContext } from "./commands/context.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { downCommand } from "./commands/down.js";
+import { historyCommand } from "./commands/history.js";
+import { planCommand } from "./commands/plan.js";
+import { exitCodeOf } from "./commands/run-projects.js";
+import { statusCommand } from "./commands/status.js";
+import { upCommand } from "./commands/up.js";
+import { createOutput, type Streams } from "./output.js";
+import { loadWorkspace, resolveTargets } from "./projects.js";
+import { createProgressRenderer } from "./render/human.js";
+
+/** Where `main` runs: its folder, environment and streams. */
+export interface MainOptions extends Streams {
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+const COMMANDS = {
+  status: statusCommand,
+  up: upCommand,
+  down: downCommand,
+  create: createCommand,
+  plan: planCommand,
+  history: historyCommand,
+  doctor: doctorCommand,
+} as const;
+
+function readVersion(): string {
+  const file = new URL("../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+}
+
+/**
+ * Runs the `migrate` command line and returns its exit code: 0 success, 1 a migration or connection failed, 2 refused
+ * by a policy or bad usage. It never exits the process itself.
+ *
+ * @example
+ * process.exitCode = await main(["status"], { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr });
+ */
+export async function main(argv: string[], options: MainOptions): Promise<number> {
+  const output = createOutput(options);
+  const isJson = argv.includes("--json");
+  try {
+    const args = parseCommandLine(argv);
+    if (args.command === "version") {
+      output.out(readVersion());
+      return 0;
+    }
+    if (args.command === "help") {
+      output.out(args.helpFor ? renderCommandHelp(args.helpFor) : renderMainHelp(readVersion()));
+      return 0;
+    }
+    const cwd = resolve(options.cwd, args.cwd ?? ".");
+    const workspace = await loadWorkspace({
+      cwd,
+      env: options.env,
+      ...(args.config ? { configPath: args.config } : {}),
+      ...(args.project ? { project: args.project } : {}),
+    });
+    const context: CommandContext = {
+      args,
+      cwd,
+      output,
+      workspace,
+      targets: () => resolveTargets(workspace, { allowPooledUrl: args.allowPooledUrl }),
+      emit: args.json ? () => {} : createProgressRenderer(output),
+    };
+    const report = await COMMANDS[args.command](context);
+    if (args.json) output.out(JSON.stringify(redactValue(report), null, 2));
+    return exitCodeOf(report);
+  } catch (error) {
+    return reportError(error, output, isJson);
+  }
+}
+
+// The single top-level catch: a MigrateError is a message for the user; anything else is a bug, said as such.
+function reportError(error: unknown, output: ReturnType<typeof createOutput>, isJson: boolean): number {
+  if (isMigrateError(error)) {
+    const exitCode = REFUSAL_CODES.has(error.code) ? 2 : 1;
+    if (isJson) {
+      output.out(JSON.stringify({ outcome: exitCode === 2 ? "refused" : "failed", error: redactValue(error.toJSON()) }, null, 2));
+    }
+    output.err(`migrate: ${error.message}`);
+    return exitCode;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  output.err(`migrate: unexpected error (a bug in migrate; please report it with this output):\n${redact(message)}`);
+  return 1;
+}

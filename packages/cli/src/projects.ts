@@ -1,0 +1,165 @@
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { parseEnv } from "node:util";
+import { createJiti } from "jiti";
+import {
+  MigrateError,
+  resolveMigrationUrl,
+  validateConfig,
+  type MigrateConfig,
+  type ProjectConfig,
+  type ProjectTarget,
+  type ResolvedUrl,
+  type StackAdapter,
+} from "@polymigrate/core";
+import { loadInstalledStacks, loadStack } from "./stacks.js";
+
+/** The configuration file names looked for, in order. */
+export const CONFIG_FILES = ["migrate.config.ts", "migrate.config.mts", "migrate.config.js", "migrate.config.mjs", "migrate.config.json"];
+
+/** A project of the run, with its adapter built. */
+export interface SelectedProject {
+  config: ProjectConfig;
+  adapter: StackAdapter;
+}
+
+/** The projects of a run and where they came from. */
+export interface Workspace {
+  /** The configuration file, when there is one. */
+  configFile?: string;
+  /** The folder paths are relative to. */
+  root: string;
+  config: MigrateConfig;
+  projects: SelectedProject[];
+  /** The environment, with the folder's `.env` added under the process's own variables. */
+  env: Record<string, string | undefined>;
+}
+
+async function importConfig(file: string): Promise<unknown> {
+  if (file.endsWith(".json")) {
+    try {
+      return JSON.parse(readFileSync(file, "utf8"));
+    } catch (cause) {
+      throw new MigrateError("CONFIG_INVALID", `"${file}" is not valid JSON: ${(cause as Error).message}. Fix the file.`, { cause });
+    }
+  }
+  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
+  try {
+    return await jiti.import(file, { default: true });
+  } catch (cause) {
+    throw new MigrateError("CONFIG_INVALID", `Could not load "${file}": ${(cause as Error).message}. Fix the file (it must export a configuration as default).`, { cause });
+  }
+}
+
+// Reads `.env` the way the stacks' own CLIs do, without overriding variables that are already set.
+function readEnv(folder: string, env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const file = join(folder, ".env");
+  if (!existsSync(file)) return env;
+  return { ...parseEnv(readFileSync(file, "utf8")), ...env };
+}
+
+/**
+ * Finds the run's projects: from `--config`, from a `migrate.config.*` in the folder, or detected from the folder's
+ * stack markers; then keeps `--project` alone when it is given.
+ */
+export async function loadWorkspace(options: {
+  cwd: string;
+  configPath?: string;
+  project?: string;
+  env: Record<string, string | undefined>;
+}): Promise<Workspace> {
+  let configFile: string | undefined;
+  if (options.configPath) {
+    configFile = resolve(options.cwd, options.configPath);
+    if (!existsSync(configFile)) {
+      throw new MigrateError("CONFIG_NOT_FOUND", `The configuration file "${configFile}" does not exist. Check the path given to --config.`);
+    }
+  } else {
+    configFile = CONFIG_FILES.map((name) => join(options.cwd, name)).find((file) => existsSync(file));
+  }
+
+  let config: MigrateConfig;
+  let root: string;
+  if (configFile) {
+    root = dirname(configFile);
+    config = validateConfig(await importConfig(configFile), configFile);
+  } else {
+    root = options.cwd;
+    if (!existsSync(root)) throw new MigrateError("USAGE", `The folder "${root}" does not exist. Check --cwd.`);
+    const detected = [];
+    for (const factory of await loadInstalledStacks()) {
+      const found = factory.detect(root);
+      if (found) detected.push({ stack: factory.stack, dir: found.dir });
+    }
+    if (detected.length === 0) {
+      throw new MigrateError(
+        "STACK_NOT_DETECTED",
+        `No migrate.config.* in "${root}" and no project found there (looked for prisma/schema.prisma, drizzle.config.*, alembic.ini and a migrations/ folder of numbered .sql files). Run migrate from a project's folder (or pass --cwd <dir>), or create migrate.config.ts listing your projects.`,
+        { details: { dir: root } },
+      );
+    }
+    const name = basename(root);
+    config = {
+      projects: detected.map((project) => ({
+        name: detected.length === 1 ? name : `${name}-${project.stack}`,
+        stack: project.stack,
+        dir: project.dir,
+      })),
+    };
+  }
+
+  let configs = config.projects;
+  if (options.project !== undefined) {
+    configs = configs.filter((project) => project.name === options.project);
+    if (configs.length === 0) {
+      const names = config.projects.map((project) => `"${project.name}"`).join(", ");
+      throw new MigrateError("PROJECT_NOT_FOUND", `There is no project "${options.project}". The projects are ${names}.`, {
+        details: { project: options.project },
+      });
+    }
+  }
+  const projects: SelectedProject[] = [];
+  for (const project of configs) {
+    const factory = await loadStack(project.stack);
+    const dir = resolve(root, project.dir);
+    const adapter = await factory.create({ dir, ...(project.settings ? { settings: project.settings } : {}) });
+    projects.push({ config: { ...project, dir }, adapter });
+  }
+  return { ...(configFile ? { configFile } : {}), root, config, projects, env: readEnv(root, options.env) };
+}
+
+/** Resolves one project's URL through the direct-URL policy. */
+export function resolveProjectUrl(
+  workspace: Workspace,
+  config: ProjectConfig,
+  options: { allowPooledUrl: boolean },
+): ResolvedUrl {
+  return resolveMigrationUrl({
+    env: workspace.env,
+    ...(config.urlEnv ? { urlEnv: config.urlEnv } : {}),
+    ...(config.pooledUrlEnv ? { pooledUrlEnv: config.pooledUrlEnv } : {}),
+    ...(config.pooled ? { isMarkedPooled: true } : {}),
+    ...(workspace.config.pooledHosts ? { pooledHosts: workspace.config.pooledHosts } : {}),
+    allowPooledUrl: options.allowPooledUrl,
+  });
+}
+
+/**
+ * Resolves every project's URL through the direct-URL policy before any work starts, so that a refusal changes
+ * nothing anywhere; with several projects, the message names the project.
+ */
+export function resolveTargets(workspace: Workspace, options: { allowPooledUrl: boolean }): ProjectTarget[] {
+  const several = workspace.projects.length > 1;
+  return workspace.projects.map(({ config, adapter }) => {
+    try {
+      return { name: config.name, adapter, url: resolveProjectUrl(workspace, config, options) };
+    } catch (error) {
+      if (several && error instanceof MigrateError) {
+        throw new MigrateError(error.code, `Project "${config.name}": ${error.message}`, {
+          details: { ...error.details, project: config.name },
+        });
+      }
+      throw error;
+    }
+  });
+}

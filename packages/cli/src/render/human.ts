@@ -1,0 +1,193 @@
+import { relative } from "node:path";
+import type {
+  IntegrityProblem,
+  MigrateEvent,
+  MigrationReport,
+  ProjectReport,
+  RunReport,
+} from "@polymigrate/core";
+import type { Output } from "../output.js";
+
+/** Renders progress events as they come. */
+export function createProgressRenderer(output: Output): (event: MigrateEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case "project-start":
+        output.out(`${event.project} (${event.stack})${event.database ? ` on ${event.database}` : ""}`);
+        break;
+      case "notice":
+        output.out(`  ${event.level === "warning" ? "warning: " : ""}${event.message}`);
+        break;
+      case "lock-waiting":
+        output.out(`  waiting for the migration lock${event.holder ? `, held by ${event.holder}` : ""}`);
+        break;
+      case "lock-acquired":
+        if (event.waitedMs > 1000) output.out(`  got the migration lock after ${seconds(event.waitedMs)}`);
+        break;
+      case "migration-end": {
+        const mark = event.outcome === "failed" ? "✗" : "✓";
+        const verb = event.outcome === "failed" ? "failed" : event.direction === "down" ? "undone" : "applied";
+        output.out(`  ${mark} ${event.id}  ${verb} in ${milliseconds(event.durationMs)}`);
+        break;
+      }
+      default:
+        break;
+    }
+  };
+}
+
+function milliseconds(value: number): string {
+  return value >= 1000 ? seconds(value) : `${Math.round(value)} ms`;
+}
+
+function seconds(value: number): string {
+  return `${(value / 1000).toFixed(1)} s`;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)));
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ").trimEnd());
+}
+
+function where(file: string | undefined, line: number | undefined, cwd: string): string {
+  if (!file) return "";
+  const path = relative(cwd, file) || file;
+  return line ? `${path}:${line}` : path;
+}
+
+function renderFailure(migration: MigrationReport, cwd: string): string[] {
+  const error = migration.error;
+  if (!error) return [];
+  const lines = [`✗ ${migration.id} failed: ${error.message}${error.sqlState ? ` (SQLSTATE ${error.sqlState})` : ""}`];
+  const place = where(error.file, error.line, cwd);
+  if (place) lines.push(`    at ${place}`);
+  if (error.statement) {
+    const text = error.statement.split("\n");
+    lines.push(`    statement: ${text[0]}${text.length > 1 ? " …" : ""}`);
+  }
+  if (error.detail) lines.push(`    detail: ${error.detail}`);
+  if (error.hint) lines.push(`    hint: ${error.hint}`);
+  if (error.stderrTail) lines.push("    stderr:", ...error.stderrTail.split("\n").map((line) => `      ${line}`));
+  if (migration.transactional === false && error.statementsApplied) {
+    lines.push(
+      `    This migration ran outside a transaction: its first ${error.statementsApplied} statement(s) stay applied. Undo them or finish the rest by hand before running it again.`,
+    );
+  } else {
+    lines.push("    Its transaction was rolled back: nothing of this migration is applied.");
+  }
+  return lines;
+}
+
+function renderProblems(problems: IntegrityProblem[]): string[] {
+  return problems.map((problem) => `  ! ${problem.message}`);
+}
+
+function summary(report: ProjectReport, command: RunReport["command"], cwd: string): string[] {
+  const lines: string[] = [];
+  if (report.error) {
+    lines.push(`  ${report.outcome === "refused" ? "refused" : "error"}: ${report.error.message.split("\n").join("\n  ")}`);
+    return lines;
+  }
+  const count = (outcome: string) => report.migrations.filter((migration) => migration.outcome === outcome).length;
+  if (command === "up") {
+    const applied = count("applied");
+    if (applied > 0 || report.migrations.length > 0) {
+      lines.push(`  ${applied} applied${count("failed") ? `, ${count("failed")} failed` : ""}${count("skipped") ? `, ${count("skipped")} not run` : ""} in ${milliseconds(report.durationMs)}`);
+    }
+  }
+  if (command === "down" && report.migrations.length > 0) {
+    lines.push(`  ${count("rolled-back")} undone in ${milliseconds(report.durationMs)}`);
+  }
+  for (const migration of report.migrations) lines.push(...renderFailure(migration, cwd).map((line) => `  ${line}`));
+  const skipped = report.migrations.filter((migration) => migration.outcome === "skipped");
+  if (skipped.length > 0) lines.push(`  Not run: ${skipped.map((migration) => migration.id).join(", ")}.`);
+  return lines;
+}
+
+/** Renders the end of an `up` or `down` run. */
+export function renderRunSummary(report: RunReport, output: Output, cwd: string): void {
+  for (const project of report.projects) {
+    const lines = summary(project, report.command, cwd);
+    if (lines.length === 0) continue;
+    if (report.projects.length > 1) output.out(`${project.project}:`);
+    for (const line of lines) (project.outcome === "success" ? output.out : output.err)(line);
+  }
+}
+
+/** Renders `status`: one table for all projects, then each project's migrations and problems. */
+export function renderStatus(report: RunReport, output: Output, cwd: string): void {
+  const rows = [["PROJECT", "STACK", "DATABASE", "APPLIED", "PENDING", "PROBLEMS"]];
+  for (const project of report.projects) {
+    const states = project.status ?? [];
+    const count = (state: string) => String(states.filter((entry) => entry.state === state).length);
+    rows.push([
+      project.project,
+      project.stack,
+      project.database ?? "-",
+      project.error ? "-" : count("applied"),
+      project.error ? "-" : count("pending"),
+      project.error ? (project.outcome === "refused" ? "refused" : "error") : project.problems.length ? String(project.problems.length) : "none",
+    ]);
+  }
+  for (const line of table(rows)) output.out(line);
+  for (const project of report.projects) {
+    const states = project.status ?? [];
+    const details: string[] = [];
+    if (project.error) details.push(`  error: ${project.error.message}`);
+    const listed = report.projects.length === 1 ? states : states.filter((entry) => entry.state !== "applied");
+    for (const entry of listed) {
+      const when = entry.appliedAt ? `  ${entry.appliedAt.replace("T", " ").replace(/\.\d+Z$/, "Z")}` : "";
+      details.push(`  ${entry.state.padEnd(8)} ${entry.id}${entry.isOutOfOrder ? " (out of order)" : ""}${when}`);
+    }
+    if (report.projects.length === 1 && states.length === 0 && !project.error) details.push("  no migrations on disk");
+    details.push(...renderProblems(project.problems));
+    if (details.length === 0) continue;
+    output.out("");
+    output.out(`${project.project} (${relative(cwd, project.dir) || "."}):`);
+    for (const line of details) output.out(line);
+  }
+}
+
+/** Renders `plan`: each pending migration with its SQL. */
+export function renderPlan(report: RunReport, output: Output, cwd: string): void {
+  for (const project of report.projects) {
+    output.out(`-- ${project.project} (${project.stack}) on ${project.database ?? "?"}`);
+    if (project.error) {
+      output.err(`-- error: ${project.error.message}`);
+      continue;
+    }
+    for (const line of renderProblems(project.problems)) output.out(`--${line}`);
+    if (project.migrations.length === 0) output.out("-- nothing to apply");
+    for (const migration of project.migrations) {
+      output.out(`-- ${migration.id} (${where(migration.file, undefined, cwd)})`);
+      output.out(migration.sql?.trimEnd() ?? "-- (this stack's migrations are code; its SQL is not known ahead)");
+      output.out("");
+    }
+  }
+}
+
+/** Renders `history`: the rows of each project's history table. */
+export function renderHistory(report: RunReport, output: Output): void {
+  for (const project of report.projects) {
+    output.out(`${project.project} (${project.stack}) on ${project.database ?? "?"}`);
+    if (project.error) {
+      output.err(`  error: ${project.error.message}`);
+      continue;
+    }
+    const rows = project.history ?? [];
+    if (rows.length === 0) {
+      output.out("  nothing recorded yet");
+      continue;
+    }
+    const lines = table([
+      ["APPLIED AT", "MIGRATION", "STATUS", "DURATION"],
+      ...rows.map((row) => [
+        row.appliedAt?.replace("T", " ").replace(/\.\d+Z$/, "Z") ?? "-",
+        row.id,
+        row.status,
+        row.durationMs === undefined ? "-" : milliseconds(row.durationMs),
+      ]),
+    ]);
+    for (const line of lines) output.out(`  ${line}`);
+  }
+}

@@ -1,0 +1,75 @@
+import type { StackName } from "../model/adapter.js";
+import { MigrateError } from "../model/errors.js";
+
+/** The stacks a configuration may name. */
+export const STACK_NAMES: readonly StackName[] = ["sql", "prisma", "drizzle", "alembic"];
+
+/** One project of a configuration. */
+export interface ProjectConfig {
+  /** A short name, unique in the configuration (`--project <name>`). */
+  name: string;
+  stack: StackName;
+  /** The project's folder, relative to the configuration file (for `sql`: the folder of .sql files). */
+  dir: string;
+  /** The variable holding the direct URL; default `DIRECT_URL`. */
+  urlEnv?: string;
+  /** The application's pooled URL variable; default `DATABASE_URL`. */
+  pooledUrlEnv?: string;
+  /** Marks this project's URL as pooled: it is then refused. */
+  pooled?: boolean;
+  /** Marks the project's database as production. */
+  production?: boolean;
+  /** Stack-specific settings, read by the project's adapter. */
+  settings?: Record<string, unknown>;
+}
+
+/** A `migrate.config.*` file. */
+export interface MigrateConfig {
+  projects: ProjectConfig[];
+  /** Host names that are poolers, refused like the built-in rules. */
+  pooledHosts?: string[];
+}
+
+/**
+ * Types a configuration file.
+ *
+ * @example
+ * export default defineConfig({ projects: [{ name: "core", stack: "sql", dir: "migrations" }] });
+ */
+export function defineConfig(config: MigrateConfig): MigrateConfig {
+  return config;
+}
+
+function invalid(file: string, message: string): MigrateError {
+  return new MigrateError("CONFIG_INVALID", `${message} (in "${file}").`, { details: { file } });
+}
+
+/** Checks a loaded configuration, naming the first wrong field and what it should be. */
+export function validateConfig(value: unknown, file: string): MigrateConfig {
+  if (!value || typeof value !== "object") throw invalid(file, "The configuration must be an object with a \"projects\" list");
+  const projects = (value as { projects?: unknown }).projects;
+  if (!Array.isArray(projects) || projects.length === 0) {
+    throw invalid(file, 'The configuration needs "projects": a list of { name, stack, dir }');
+  }
+  const names = new Set<string>();
+  projects.forEach((project: unknown, index) => {
+    const where = `projects[${index}]`;
+    if (!project || typeof project !== "object") throw invalid(file, `${where} must be an object with name, stack and dir`);
+    const { name, stack, dir, urlEnv, pooledUrlEnv } = project as Record<string, unknown>;
+    if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+      throw invalid(file, `${where}.name must be a short name of letters, digits, "-", "_" or "."`);
+    }
+    if (names.has(name)) throw invalid(file, `Two projects are named "${name}"; give each a name of its own`);
+    names.add(name);
+    if (typeof stack !== "string" || !STACK_NAMES.includes(stack as StackName)) {
+      throw invalid(file, `${where}.stack is ${JSON.stringify(stack)}; use one of ${STACK_NAMES.map((s) => `"${s}"`).join(", ")}`);
+    }
+    if (typeof dir !== "string" || dir.length === 0) throw invalid(file, `${where}.dir must be a folder, relative to the configuration file`);
+    for (const [key, variable] of [["urlEnv", urlEnv], ["pooledUrlEnv", pooledUrlEnv]] as const) {
+      if (variable !== undefined && (typeof variable !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable))) {
+        throw invalid(file, `${where}.${key} must be the name of an environment variable, such as "DIRECT_URL", not a URL`);
+      }
+    }
+  });
+  return value as MigrateConfig;
+}

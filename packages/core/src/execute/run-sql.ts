@@ -1,0 +1,127 @@
+import type pg from "pg";
+import type { MigrationFailure, StatementReport } from "../model/report.js";
+import { redact } from "../policy/redact.js";
+import { hasNoTransactionDirective, splitStatements, type SqlStatement } from "../sql/statements.js";
+
+/** A SQL text to run as one migration step (an up or a down). */
+export interface SqlScript {
+  sql: string;
+  file: string;
+  /** The line of `sql`'s first character in `file` (1-based); default 1. */
+  line?: number;
+  /** Forces (true) or forbids (false) a transaction; default: decided from the statements. */
+  transactional?: boolean;
+}
+
+/** What running a script did. */
+export interface SqlScriptResult {
+  isSuccess: boolean;
+  transactional: boolean;
+  durationMs: number;
+  statements: StatementReport[];
+  error?: MigrationFailure;
+}
+
+/** Options of {@link runSqlScript}. */
+export interface RunSqlScriptOptions {
+  serverVersionNum: number;
+  /** Runs inside the script's transaction after its last statement (the history record). */
+  beforeCommit?: (statementsApplied: number) => Promise<void>;
+  /** Called once it is known whether the script runs in a transaction, before its first statement. */
+  onStart?: (transactional: boolean) => void;
+  onStatement?: (statement: StatementReport) => void;
+}
+
+/** Decides whether a script runs in a transaction, and its statements. */
+export function prepareScript(script: SqlScript, serverVersionNum: number): {
+  statements: SqlStatement[];
+  transactional: boolean;
+  reason?: string;
+} {
+  const { statements } = splitStatements(script.sql, { serverVersionNum });
+  const offset = (script.line ?? 1) - 1;
+  for (const statement of statements) statement.line += offset;
+  if (script.transactional !== undefined) return { statements, transactional: script.transactional };
+  if (hasNoTransactionDirective(script.sql)) {
+    return { statements, transactional: false, reason: "the file asks for it (-- polymigrate:no-transaction)" };
+  }
+  const blocking = statements.find((statement) => statement.nonTransactionalReason);
+  return blocking
+    ? { statements, transactional: false, reason: blocking.nonTransactionalReason }
+    : { statements, transactional: true };
+}
+
+function lineOfPosition(statement: SqlStatement, position: number | undefined): number {
+  if (!position) return statement.line;
+  const before = statement.text.slice(0, Math.max(0, position - 1));
+  return statement.line + (before.match(/\n/g)?.length ?? 0);
+}
+
+/** Turns a database error into a failure placed at the statement's file and line. */
+export function describeFailure(
+  error: unknown,
+  file: string,
+  statement: SqlStatement | undefined,
+  statementsApplied: number,
+): MigrationFailure {
+  const database = error as Partial<pg.DatabaseError> & Error;
+  const position = database.position ? Number(database.position) : undefined;
+  const failure: MigrationFailure = {
+    message: redact(database.message ?? String(error)),
+    file,
+    statementsApplied,
+  };
+  if (database.code) failure.sqlState = database.code;
+  if (statement) {
+    failure.line = lineOfPosition(statement, position);
+    failure.statement = redact(statement.text);
+  }
+  if (database.detail) failure.detail = redact(database.detail);
+  if (database.hint) failure.hint = redact(database.hint);
+  return failure;
+}
+
+/**
+ * Runs a script on `client`: in one transaction (its statements and the history record commit together, or nothing
+ * does) unless a statement forbids it; statement by statement, timed; a failure placed at file:line.
+ */
+export async function runSqlScript(
+  client: pg.Client,
+  script: SqlScript,
+  options: RunSqlScriptOptions,
+): Promise<SqlScriptResult> {
+  const { statements, transactional } = prepareScript(script, options.serverVersionNum);
+  options.onStart?.(transactional);
+  const reports: StatementReport[] = [];
+  const started = performance.now();
+  let current: SqlStatement | undefined;
+  try {
+    if (transactional) await client.query("BEGIN");
+    for (const [index, statement] of statements.entries()) {
+      current = statement;
+      const statementStarted = performance.now();
+      await client.query(statement.text);
+      const report = { index, line: statement.line, durationMs: round(performance.now() - statementStarted) };
+      reports.push(report);
+      options.onStatement?.(report);
+    }
+    current = undefined;
+    await options.beforeCommit?.(reports.length);
+    if (transactional) await client.query("COMMIT");
+    return { isSuccess: true, transactional, durationMs: round(performance.now() - started), statements: reports };
+  } catch (error) {
+    if (transactional) await client.query("ROLLBACK").catch(() => {});
+    return {
+      isSuccess: false,
+      transactional,
+      durationMs: round(performance.now() - started),
+      statements: reports,
+      error: describeFailure(error, script.file, current, transactional ? 0 : reports.length),
+    };
+  }
+}
+
+/** Milliseconds rounded to a tenth. */
+export function round(milliseconds: number): number {
+  return Math.round(milliseconds * 10) / 10;
+}

@@ -1,0 +1,21 @@
+// The public surface of @polymigrate/core: the model, the engine, the policies and the plain-SQL stack.
+export * from "./model/errors.js";
+export type * from "./model/migration.js";
+export type * from "./model/adapter.js";
+export type * from "./model/plan.js";
+export type * from "./model/report.js";
+export type * from "./model/events.js";
+export type { Queryable } from "./db/queryable.js";
+export { connect, describeError, quoteIdent, type DatabaseSession, type ConnectOptions } from "./db/connect.js";
+export * from "./policy/redact.js";
+export * from "./policy/direct-url-policy.js";
+export * from "./sql/statements.js";
+export * from "./sql/checksum.js";
+export * from "./plan/plan-run.js";
+export * from "./execute/run-sql.js";
+export * from "./execute/apply-plan.js";
+export * from "./lock/migration-lock.js";
+export * from "./run/project-run.js";
+export * from "./config/define-config.js";
+export { createSqlAdapter, sqlStack, type SqlStackSettings } from "./stacks/sql/index.js";
+export { readSqlMigrations, nextSqlMigrationId } from "./stacks/sql/sql-layout.js";

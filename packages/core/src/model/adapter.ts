@@ -1,0 +1,107 @@
+import type { Queryable } from "../db/queryable.js";
+import type { AppliedRecord, FailedRecord, HistoryEntry, Migration } from "./migration.js";
+import type { MigrateEvent } from "./events.js";
+import type { MigrationReport } from "./report.js";
+
+/** The stacks Polymigrate knows. */
+export type StackName = "sql" | "prisma" | "drizzle" | "alembic";
+
+/** How a stack can undo a migration, strongest first. */
+export type RollbackKind = "native" | "down-files" | "none";
+
+/** What an adapter can do, declared as plain flags. */
+export interface AdapterCapabilities {
+  rollback: RollbackKind;
+  /** Whether the core executes the migrations' SQL (`sql`) or the stack runs them itself (`native`, Alembic). */
+  execution: "sql" | "native";
+  /** Whether `create` is available. */
+  canCreate: boolean;
+}
+
+/** Where an adapter keeps its history table. */
+export interface HistoryTableName {
+  schema: string;
+  table: string;
+}
+
+/** A stack's history table, read and written in exactly the format the stack's own CLI uses. */
+export interface HistoryStore {
+  /** The table, for messages. */
+  readonly location: HistoryTableName;
+  /** Whether the table exists; reading must not create it (status stays read-only). */
+  exists(db: Queryable): Promise<boolean>;
+  /** Creates the table (and its schema) as the stack's CLI would. */
+  ensure(db: Queryable): Promise<void>;
+  /** Every row, in the order the stack applied them. */
+  read(db: Queryable): Promise<HistoryEntry[]>;
+  /** Records a migration as applied; called inside the migration's transaction when it has one. */
+  recordApplied(db: Queryable, migration: Migration, record: AppliedRecord): Promise<void>;
+  /** Records a failure, after the migration's transaction was rolled back; stacks without a failed state omit it. */
+  recordFailed?(db: Queryable, migration: Migration, record: FailedRecord): Promise<void>;
+  /** Records that an applied migration was rolled back (removes or marks its row, as the stack itself would). */
+  recordRolledBack(db: Queryable, migration: Migration): Promise<void>;
+}
+
+/** Options of {@link StackAdapter.createMigration}. */
+export interface CreateMigrationOptions {
+  name: string;
+  /** An empty migration, without asking the stack's generator. */
+  empty?: boolean;
+}
+
+/** The files a `create` wrote. */
+export interface CreateMigrationResult {
+  id: string;
+  files: string[];
+  /** Set when the stack's generator found nothing to do. */
+  isEmpty?: boolean;
+}
+
+/** What a native runner (a stack that executes its own migrations) receives. */
+export interface NativeRunContext {
+  url: string;
+  env: Record<string, string>;
+  emit: (event: MigrateEvent) => void;
+  project: string;
+}
+
+/** Executes migrations for stacks whose migrations are code (Alembic): same lock, settings and report. */
+export interface NativeRunner {
+  up(migrations: Migration[], context: NativeRunContext): Promise<MigrationReport[]>;
+  down(migrations: Migration[], context: NativeRunContext): Promise<MigrationReport[]>;
+}
+
+/**
+ * An adapter describes a stack: its capabilities, its migrations on disk, its history table and how to create a
+ * migration. The core decides and executes.
+ */
+export interface StackAdapter {
+  readonly stack: StackName;
+  /** The project folder the adapter reads. */
+  readonly dir: string;
+  readonly capabilities: AdapterCapabilities;
+  readonly history: HistoryStore;
+  /** The migrations on disk, in the stack's order. Throws `MIGRATIONS_INVALID` for a layout it cannot read. */
+  readMigrations(): Promise<Migration[]>;
+  /** Creates a new migration, usually by calling the stack's own generator. */
+  createMigration?(options: CreateMigrationOptions): Promise<CreateMigrationResult>;
+  /** Present when `capabilities.execution` is `native`. */
+  native?: NativeRunner;
+}
+
+/** Settings of one project as the configuration gives them; each adapter reads its own `settings`. */
+export interface AdapterOptions {
+  dir: string;
+  settings?: Record<string, unknown>;
+}
+
+/** How the CLI finds and builds an adapter for a stack. */
+export interface AdapterFactory {
+  readonly stack: StackName;
+  /**
+   * Whether `folder` looks like a project of this stack (for running without a configuration file); returns the
+   * options to create its adapter with.
+   */
+  detect(folder: string): AdapterOptions | undefined;
+  create(options: AdapterOptions): StackAdapter | Promise<StackAdapter>;
+}

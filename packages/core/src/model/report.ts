@@ -1,0 +1,105 @@
+import type { MigrationState, IntegrityProblem } from "./plan.js";
+import type { CreateMigrationResult, StackName } from "./adapter.js";
+
+/** What happened to one migration in a run. */
+export type MigrationOutcome = "applied" | "failed" | "skipped" | "pending" | "rolled-back";
+
+/** Timing and place of one statement. */
+export interface StatementReport {
+  index: number;
+  line: number;
+  durationMs: number;
+}
+
+/** A failure, placed in the user's own file. */
+export interface MigrationFailure {
+  message: string;
+  /** PostgreSQL's SQLSTATE when the database raised it. */
+  sqlState?: string;
+  file?: string;
+  line?: number;
+  /** The statement that failed, as written in the file. */
+  statement?: string;
+  detail?: string;
+  hint?: string;
+  /** Statements of a non-transactional migration that stayed applied. */
+  statementsApplied?: number;
+  /** The tail of a child process's stderr (native stacks). */
+  stderrTail?: string;
+}
+
+/** One migration's entry in a report. */
+export interface MigrationReport {
+  id: string;
+  name: string;
+  outcome: MigrationOutcome;
+  durationMs?: number;
+  transactional?: boolean;
+  statements?: StatementReport[];
+  error?: MigrationFailure;
+  /** The SQL `up` would run (in `plan` reports). */
+  sql?: string;
+  /** The migration's file (in `plan` reports). */
+  file?: string;
+}
+
+/** One row of a history table, as `history` reports it. */
+export interface HistoryRow {
+  id: string;
+  status: "applied" | "failed";
+  appliedAt?: string;
+  durationMs?: number;
+}
+
+/** A decision a policy took, recorded in the report. */
+export interface PolicyDecision {
+  policy: string;
+  decision: "allowed" | "warned" | "refused";
+  message: string;
+  rule?: string;
+}
+
+/** A migration's state as `status` reports it. */
+export interface StatusEntry {
+  id: string;
+  name: string;
+  state: MigrationState;
+  appliedAt?: string;
+  isOutOfOrder?: boolean;
+}
+
+/** The outcome of one project's part of a run. */
+export type ProjectOutcome = "success" | "failed" | "refused";
+
+/** One project's part of a run. */
+export interface ProjectReport {
+  project: string;
+  stack: StackName;
+  dir: string;
+  /** The database, with its password removed. */
+  database?: string;
+  /** The environment variable the URL came from. */
+  urlSource?: string;
+  outcome: ProjectOutcome;
+  policies: PolicyDecision[];
+  migrations: MigrationReport[];
+  status?: StatusEntry[];
+  history?: HistoryRow[];
+  /** What `create` wrote. */
+  created?: CreateMigrationResult;
+  problems: IntegrityProblem[];
+  error?: { code: string; message: string; details?: Record<string, unknown> };
+  durationMs: number;
+}
+
+/** The commands that produce a report. */
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "doctor";
+
+/** One typed report per run. */
+export interface RunReport {
+  command: RunCommand;
+  startedAt: string;
+  durationMs: number;
+  outcome: ProjectOutcome;
+  projects: ProjectReport[];
+}

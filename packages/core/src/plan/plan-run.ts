@@ -1,0 +1,88 @@
+import type { HistoryEntry, Migration } from "../model/migration.js";
+import type { IntegrityProblem, Plan, PlanEntry } from "../model/plan.js";
+import { matchesChecksum } from "../sql/checksum.js";
+
+/** Where the plan's messages point the user. */
+export interface PlanContext {
+  /** The history table, as `schema.table`, for messages. */
+  historyTable: string;
+  /** The migrations folder, for messages. */
+  dir: string;
+  /** A stack-specific sentence on how to clear a failed migration. */
+  failedHint?: (id: string) => string;
+}
+
+function isSameContent(migration: Migration, stored: string | undefined): boolean {
+  if (stored === undefined || stored === migration.checksum) return true;
+  return migration.sql !== undefined && matchesChecksum(migration.sql, stored);
+}
+
+/**
+ * Compares the migrations on disk with the history table: applied, pending, missing on disk, changed since applied,
+ * failed, and pending migrations ordered before the last applied one. Pure: reads nothing, writes nothing.
+ */
+export function planRun(migrations: Migration[], history: HistoryEntry[], context: PlanContext): Plan {
+  const byId = new Map(history.map((entry) => [entry.id, entry]));
+  const onDisk = new Set(migrations.map((migration) => migration.id));
+  const entries: PlanEntry[] = [];
+  const problems: IntegrityProblem[] = [];
+  const pending: Migration[] = [];
+  let lastAppliedOrder = -1;
+  for (const migration of migrations) {
+    if (byId.has(migration.id)) lastAppliedOrder = Math.max(lastAppliedOrder, migration.order);
+  }
+  const lastApplied = migrations.find((migration) => migration.order === lastAppliedOrder);
+
+  for (const migration of migrations) {
+    const row = byId.get(migration.id);
+    if (!row) {
+      const isOutOfOrder = migration.order < lastAppliedOrder;
+      entries.push({ id: migration.id, name: migration.name, state: "pending", migration, ...(isOutOfOrder ? { isOutOfOrder } : {}) });
+      pending.push(migration);
+      if (isOutOfOrder) {
+        problems.push({
+          kind: "out-of-order",
+          id: migration.id,
+          file: migration.file,
+          message: `Migration "${migration.id}" is pending but ordered before "${lastApplied?.id}", which is already applied. Give it a name that sorts after "${lastApplied?.id}", or pass --allow out-of-order to apply it anyway.`,
+        });
+      }
+      continue;
+    }
+    if (row.status === "failed") {
+      entries.push({ id: migration.id, name: migration.name, state: "failed", migration, history: row });
+      problems.push({
+        kind: "failed",
+        id: migration.id,
+        file: migration.file,
+        message:
+          `Migration "${migration.id}" is recorded as failed in "${context.historyTable}": it started and did not finish. ` +
+          (context.failedHint?.(migration.id) ??
+            `Check what it changed, finish or undo that by hand, then remove its row from "${context.historyTable}".`),
+      });
+      continue;
+    }
+    if (!isSameContent(migration, row.checksum)) {
+      entries.push({ id: migration.id, name: migration.name, state: "changed", migration, history: row });
+      problems.push({
+        kind: "changed",
+        id: migration.id,
+        file: migration.file,
+        message: `Migration "${migration.id}" was changed after it was applied: "${migration.file}" no longer matches the checksum recorded in "${context.historyTable}". Restore the file as it was applied (for example with git), and put the new change in a new migration; or pass --allow changed if the database already matches.`,
+      });
+      continue;
+    }
+    entries.push({ id: migration.id, name: migration.name, state: "applied", migration, history: row });
+  }
+
+  for (const row of history) {
+    if (onDisk.has(row.id)) continue;
+    entries.push({ id: row.id, name: row.id, state: row.status === "failed" ? "failed" : "missing", history: row });
+    problems.push({
+      kind: row.status === "failed" ? "failed" : "missing",
+      id: row.id,
+      message: `Migration "${row.id}" is recorded in "${context.historyTable}" but missing from "${context.dir}". Restore its file, or pass --allow missing if it was removed on purpose.`,
+    });
+  }
+  return { entries, pending, problems, hasHistoryTable: true };
+}

@@ -1,0 +1,289 @@
+import { connect, type DatabaseSession } from "../db/connect.js";
+import { applyMigrations, rollbackMigrations } from "../execute/apply-plan.js";
+import { acquireMigrationLock, describeLockHolder } from "../lock/migration-lock.js";
+import type { StackAdapter } from "../model/adapter.js";
+import { MigrateError, isMigrateError } from "../model/errors.js";
+import type { EventSink } from "../model/events.js";
+import type { Migration } from "../model/migration.js";
+import type { IntegrityProblemKind, Plan } from "../model/plan.js";
+import type { MigrationReport, ProjectReport } from "../model/report.js";
+import { planRun } from "../plan/plan-run.js";
+import type { ResolvedUrl } from "../policy/direct-url-policy.js";
+import { redact, redactValue } from "../policy/redact.js";
+import { loadSqlParser } from "../sql/statements.js";
+
+/** One project, ready to run: its adapter and the URL the direct-URL policy accepted. */
+export interface ProjectTarget {
+  name: string;
+  adapter: StackAdapter;
+  url: ResolvedUrl;
+}
+
+/** Options shared by the project commands. */
+export interface ProjectCommandOptions {
+  emit?: EventSink;
+  /** How long to wait for another run's migration lock; default 60 s. */
+  lockWaitMs?: number;
+  /** Integrity problems that do not block `up` (`failed` always does). */
+  allow?: IntegrityProblemKind[];
+}
+
+/** What `down` undoes: one step by default. */
+export interface DownSelection {
+  steps?: number;
+  /** Undo every migration applied after this one; `base` undoes them all. */
+  to?: string;
+}
+
+/** A plan with the migrations it compared, for the commands that need both. */
+export interface ProjectPlan {
+  plan: Plan;
+  migrations: Migration[];
+}
+
+const noop: EventSink = () => {};
+
+function startReport(target: ProjectTarget): ProjectReport {
+  return {
+    project: target.name,
+    stack: target.adapter.stack,
+    dir: target.adapter.dir,
+    database: target.url.display,
+    urlSource: target.url.source,
+    outcome: "success",
+    policies: [...target.url.decisions],
+    migrations: [],
+    problems: [],
+    durationMs: 0,
+  };
+}
+
+function historyTableName(adapter: StackAdapter): string {
+  return `${adapter.history.location.schema}.${adapter.history.location.table}`;
+}
+
+/** Reads disk and history and compares them; read-only (a missing history table means nothing is applied). */
+export async function readProjectPlan(adapter: StackAdapter, session: DatabaseSession): Promise<ProjectPlan> {
+  const migrations = await adapter.readMigrations();
+  const hasHistoryTable = await adapter.history.exists(session.client);
+  const history = hasHistoryTable ? await adapter.history.read(session.client) : [];
+  const plan = planRun(migrations, history, { historyTable: historyTableName(adapter), dir: adapter.dir });
+  return { plan: { ...plan, hasHistoryTable }, migrations };
+}
+
+// Runs `work` on a fresh session and turns errors into the report: a MigrateError keeps its code; anything else is a
+// failure of the run. Everything that leaves goes through the redaction path.
+async function runProject(
+  target: ProjectTarget,
+  options: ProjectCommandOptions,
+  work: (session: DatabaseSession, report: ProjectReport, emit: EventSink) => Promise<void>,
+): Promise<ProjectReport> {
+  const emit = options.emit ?? noop;
+  const report = startReport(target);
+  const started = performance.now();
+  emit({ type: "project-start", project: target.name, stack: target.adapter.stack, database: target.url.display });
+  for (const decision of target.url.decisions) {
+    if (decision.decision === "warned") emit({ type: "notice", project: target.name, level: "warning", message: decision.message });
+  }
+  let session: DatabaseSession | undefined;
+  try {
+    await loadSqlParser();
+    session = await connect(target.url.url, { source: target.url.source });
+    await work(session, report, emit);
+  } catch (error) {
+    const code = isMigrateError(error) ? error.code : "MIGRATION_FAILED";
+    report.outcome = isMigrateError(error) && isRefusal(code) ? "refused" : "failed";
+    report.error = {
+      code,
+      message: redact(error instanceof Error ? error.message : String(error)),
+      ...(isMigrateError(error) ? { details: redactValue(error.details) } : {}),
+    };
+  } finally {
+    await session?.close();
+  }
+  if (report.outcome === "success" && report.migrations.some((migration) => migration.outcome === "failed")) {
+    report.outcome = "failed";
+  }
+  report.durationMs = Math.round(performance.now() - started);
+  emit({ type: "project-end", project: target.name, outcome: report.outcome });
+  return redactValue(report);
+}
+
+function isRefusal(code: string): boolean {
+  return ["INTEGRITY", "MIGRATIONS_INVALID", "ROLLBACK_UNAVAILABLE", "USAGE", "STACK_UNSUPPORTED"].includes(code);
+}
+
+async function withLock<T>(
+  target: ProjectTarget,
+  options: ProjectCommandOptions,
+  emit: EventSink,
+  work: () => Promise<T>,
+): Promise<T> {
+  const lock = await acquireMigrationLock(target.url.url, {
+    ...(options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs }),
+    source: target.url.source,
+    onWait: (holder) =>
+      emit({ type: "lock-waiting", project: target.name, ...(holder ? { holder: describeLockHolder(holder) } : {}) }),
+  });
+  emit({ type: "lock-acquired", project: target.name, waitedMs: lock.waitedMs });
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * `status`: the state of every migration, and the integrity problems, without changing anything.
+ *
+ * @example
+ * const report = await inspectProject({ name: "app", adapter, url: resolveMigrationUrl() });
+ */
+export function inspectProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report) => {
+    const { plan } = await readProjectPlan(target.adapter, session);
+    report.problems = plan.problems;
+    report.status = plan.entries.map((entry) => ({
+      id: entry.id,
+      name: entry.name,
+      state: entry.state,
+      ...(entry.history?.appliedAt ? { appliedAt: entry.history.appliedAt.toISOString() } : {}),
+      ...(entry.isOutOfOrder ? { isOutOfOrder: true } : {}),
+    }));
+  });
+}
+
+/** `plan`: the pending migrations with the SQL `up` would run, without changing anything. */
+export function planProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report) => {
+    const { plan } = await readProjectPlan(target.adapter, session);
+    report.problems = plan.problems;
+    report.migrations = plan.pending.map((migration) => ({
+      id: migration.id,
+      name: migration.name,
+      outcome: "pending",
+      ...(migration.sql === undefined ? {} : { sql: migration.sql, file: migration.file }),
+    }));
+  });
+}
+
+/** `history`: the rows of the stack's history table, oldest first. */
+export function readProjectHistory(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report) => {
+    const hasTable = await target.adapter.history.exists(session.client);
+    const rows = hasTable ? await target.adapter.history.read(session.client) : [];
+    report.history = rows.map((row) => ({
+      id: row.id,
+      status: row.status,
+      ...(row.appliedAt ? { appliedAt: row.appliedAt.toISOString() } : {}),
+      ...(row.durationMs === undefined ? {} : { durationMs: row.durationMs }),
+    }));
+  });
+}
+
+function refuseProblems(plan: Plan, allow: IntegrityProblemKind[]): void {
+  const blocking = plan.problems.filter((problem) => problem.kind === "failed" || !allow.includes(problem.kind));
+  if (blocking.length === 0) return;
+  throw new MigrateError("INTEGRITY", blocking.map((problem) => problem.message).join("\n"), {
+    details: { problems: blocking.map(({ kind, id }) => ({ kind, id })) },
+  });
+}
+
+/**
+ * `up`: takes the migration lock, checks the history's integrity, and applies every pending migration, each in its
+ * own transaction unless a statement forbids it. A failed migration is in the report, not thrown.
+ */
+export function upProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report, emit) => {
+    const { adapter } = target;
+    // Read the files before taking the lock: a folder that cannot be read is refused without touching the database.
+    await adapter.readMigrations();
+    await withLock(target, options, emit, async () => {
+      await adapter.history.ensure(session.client);
+      const { plan } = await readProjectPlan(adapter, session);
+      report.problems = plan.problems;
+      refuseProblems(plan, options.allow ?? []);
+      if (plan.pending.length === 0) {
+        emit({ type: "notice", project: target.name, level: "info", message: "Nothing to apply: the database is up to date." });
+        return;
+      }
+      report.migrations = adapter.native
+        ? await adapter.native.up(plan.pending, { url: target.url.url, env: {}, emit, project: target.name })
+        : await applyMigrations(adapter, session, plan.pending, { project: target.name, emit });
+    });
+  });
+}
+
+/** Chooses the applied migrations `down` undoes, newest first. */
+export function selectRollback(plan: Plan, selection: DownSelection): Migration[] {
+  const applied = plan.entries.filter((entry) => entry.state === "applied" || entry.state === "changed" || entry.state === "missing");
+  const ordered = [...applied].reverse();
+  let count: number;
+  if (selection.to !== undefined) {
+    if (selection.to === "base") count = ordered.length;
+    else {
+      const index = ordered.findIndex((entry) => entry.id === selection.to);
+      if (index === -1) {
+        throw new MigrateError(
+          "USAGE",
+          `"${selection.to}" is not an applied migration. Use the id of an applied migration (see "migrate status"), or "base" to undo all.`,
+          { details: { to: selection.to } },
+        );
+      }
+      count = index;
+    }
+  } else count = selection.steps ?? 1;
+  const range = ordered.slice(0, count);
+  const missing = range.filter((entry) => !entry.migration);
+  if (missing.length > 0) {
+    throw new MigrateError(
+      "ROLLBACK_UNAVAILABLE",
+      `Cannot undo ${missing.map((entry) => `"${entry.id}"`).join(", ")}: recorded as applied but missing on disk, so there is nothing to run. Restore the files first.`,
+      { details: { ids: missing.map((entry) => entry.id) } },
+    );
+  }
+  return range.map((entry) => entry.migration as Migration);
+}
+
+/**
+ * `down`: undoes the newest applied migration (or `steps`, or everything after `to`) with the stack's rollback, after
+ * listing what it will undo; refuses the whole range when one migration in it cannot be undone.
+ */
+export function downProject(
+  target: ProjectTarget,
+  selection: DownSelection,
+  options: ProjectCommandOptions = {},
+): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report, emit) => {
+    const { adapter } = target;
+    await withLock(target, options, emit, async () => {
+      const { plan } = await readProjectPlan(adapter, session);
+      report.problems = plan.problems;
+      const range = selectRollback(plan, selection);
+      if (range.length === 0) {
+        emit({ type: "notice", project: target.name, level: "info", message: "Nothing to undo: no migration is applied." });
+        return;
+      }
+      if (!adapter.native) {
+        const withoutDown = range.filter((migration) => !migration.down);
+        if (withoutDown.length > 0) {
+          throw new MigrateError(
+            "ROLLBACK_UNAVAILABLE",
+            `Cannot undo ${withoutDown.map((migration) => `"${migration.id}"`).join(", ")}: no down migration (${adapter.stack === "sql" ? "a <id>.down.sql file beside it" : "a down file"}). Write one, then run "migrate down" again. Nothing was undone.`,
+            { details: { ids: withoutDown.map((migration) => migration.id) } },
+          );
+        }
+      }
+      emit({
+        type: "notice",
+        project: target.name,
+        level: "info",
+        message: `Undoing ${range.map((migration) => `"${migration.id}"`).join(", ")} (${adapter.capabilities.rollback}).`,
+      });
+      const reports: MigrationReport[] = adapter.native
+        ? await adapter.native.down(range, { url: target.url.url, env: {}, emit, project: target.name })
+        : await rollbackMigrations(adapter, session, range, { project: target.name, emit });
+      report.migrations = reports;
+    });
+  });
+}

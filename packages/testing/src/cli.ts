@@ -1,0 +1,47 @@
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+
+/** What a `migrate` run printed and returned. */
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  cwd: string;
+  /** Variables added to a clean environment (PATH and HOME are kept; DIRECT_URL and DATABASE_URL are not inherited). */
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The built `migrate` executable. */
+export function migrateBin(): string {
+  return require.resolve("@polymigrate/cli/package.json").replace(/package\.json$/, "dist/bin.js");
+}
+
+/** Spawns the built `migrate` with `args`, as a user would, and collects its output and exit code. */
+export function runCli(args: string[], options: RunCliOptions): Promise<CliResult> {
+  const env: Record<string, string> = {};
+  for (const key of ["PATH", "HOME", "LANG", "TMPDIR"]) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [migrateBin(), ...args], { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr, exitCode: code ?? -1 });
+    });
+  });
+}

@@ -1,0 +1,4 @@
+// The test harness: fresh databases on the real server, throwaway projects, and the CLI runner.
+export * from "./database.js";
+export * from "./project.js";
+export * from "./cli.js";
