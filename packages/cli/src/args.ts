@@ -30,7 +30,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "plan" | "history" | "doctor";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "plan" | "history" | "doctor";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -50,6 +50,7 @@ export const COMMANDS: CommandSpec[] = [
     description:
       "Takes the database's migration lock, checks the history's integrity, and applies every pending migration in order, each in its own transaction unless one of its statements cannot run in one. Stops at the first failure; earlier migrations stay applied.",
     options: {
+      to: { type: "string", value: "<id>", description: "Apply pending migrations up to and including <id> only" },
       "lock-wait": LOCK_WAIT,
       allow: {
         type: "string",
@@ -82,6 +83,19 @@ export const COMMANDS: CommandSpec[] = [
       empty: { type: "boolean", description: "An empty migration, without asking the stack's generator" },
     },
     examples: ["migrate create add_users", "migrate create add_posts --project web"],
+  },
+  {
+    name: "resolve",
+    usage: "migrate resolve --applied <id> | --rolled-back <id> [options]",
+    summary: "Record a migration as applied or rolled back, without running it",
+    description:
+      "For a migration that failed or was finished or undone by hand: --applied records it as applied, --rolled-back clears its failed or applied record so that \"up\" runs it again. Like \"prisma migrate resolve\", for every stack.",
+    options: {
+      applied: { type: "string", value: "<id>", description: "Record <id> as applied" },
+      "rolled-back": { type: "string", value: "<id>", description: "Record <id> as rolled back" },
+      "lock-wait": LOCK_WAIT,
+    },
+    examples: ["migrate resolve --rolled-back 20240101120000_add_users", "migrate resolve --applied 0003_backfill"],
   },
   {
     name: "plan",
@@ -128,6 +142,8 @@ export interface ParsedArgs {
   steps?: number;
   to?: string;
   empty: boolean;
+  /** `resolve`: what to record. */
+  resolve?: { id: string; as: "applied" | "rolled-back" };
 }
 
 function usageError(message: string): MigrateError {
@@ -211,6 +227,14 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   for (const key of ["project", "config", "cwd", "to"] as const) {
     const value = values[key];
     if (typeof value === "string") result[key] = value;
+  }
+  if (spec.name === "resolve") {
+    const applied = values.applied;
+    const rolledBack = values["rolled-back"];
+    if ((typeof applied === "string") === (typeof rolledBack === "string")) {
+      throw usageError('"migrate resolve" needs exactly one of --applied <id> or --rolled-back <id>.');
+    }
+    result.resolve = typeof applied === "string" ? { id: applied, as: "applied" } : { id: rolledBack as string, as: "rolled-back" };
   }
   if (typeof values["lock-wait"] === "string") result.lockWaitMs = parseDuration(values["lock-wait"], "lock-wait");
   if (typeof values.steps === "string") {

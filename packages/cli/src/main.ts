@@ -8,6 +8,7 @@ import { doctorCommand } from "./commands/doctor.js";
 import { downCommand } from "./commands/down.js";
 import { historyCommand } from "./commands/history.js";
 import { planCommand } from "./commands/plan.js";
+import { resolveCommand } from "./commands/resolve.js";
 import { exitCodeOf } from "./commands/run-projects.js";
 import { statusCommand } from "./commands/status.js";
 import { upCommand } from "./commands/up.js";
@@ -26,6 +27,7 @@ const COMMANDS = {
   up: upCommand,
   down: downCommand,
   create: createCommand,
+  resolve: resolveCommand,
   plan: planCommand,
   history: historyCommand,
   doctor: doctorCommand,

@@ -10,6 +10,7 @@ export async function upCommand(context: CommandContext) {
     upProject(target, {
       emit: context.emit,
       allow: args.allow,
+      ...(args.to === undefined ? {} : { to: args.to }),
       ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }),
     }),
   );

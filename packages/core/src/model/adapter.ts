@@ -40,6 +40,12 @@ export interface HistoryStore {
   recordFailed?(db: Queryable, migration: Migration, record: FailedRecord): Promise<void>;
   /** Records that an applied migration was rolled back (removes or marks its row, as the stack itself would). */
   recordRolledBack(db: Queryable, migration: Migration): Promise<void>;
+  /**
+   * Marks a migration as applied or rolled back without running it (`migrate resolve`), as the stack's own resolve
+   * does. Without it, the core records `applied` with {@link recordApplied} and `rolled-back` with
+   * {@link recordRolledBack}.
+   */
+  markResolved?(db: Queryable, migration: Migration, as: "applied" | "rolled-back"): Promise<void>;
 }
 
 /** Options of {@link StackAdapter.createMigration}. */
@@ -87,6 +93,8 @@ export interface StackAdapter {
   createMigration?(options: CreateMigrationOptions): Promise<CreateMigrationResult>;
   /** Present when `capabilities.execution` is `native`. */
   native?: NativeRunner;
+  /** How to clear a failed migration, in the stack's own terms (one sentence ending with what to run). */
+  describeFailedFix?(id: string): string;
 }
 
 /** Settings of one project as the configuration gives them; each adapter reads its own `settings`. */

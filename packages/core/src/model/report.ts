@@ -93,7 +93,7 @@ export interface ProjectReport {
 }
 
 /** The commands that produce a report. */
-export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "doctor";
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "doctor";
 
 /** One typed report per run. */
 export interface RunReport {

@@ -26,6 +26,14 @@ export interface ProjectCommandOptions {
   lockWaitMs?: number;
   /** Integrity problems that do not block `up` (`failed` always does). */
   allow?: IntegrityProblemKind[];
+  /** `up` only: apply pending migrations up to and including this id. */
+  to?: string;
+}
+
+/** What `resolve` records. */
+export interface ResolveSelection {
+  id: string;
+  as: "applied" | "rolled-back";
 }
 
 /** What `down` undoes: one step by default. */
@@ -67,7 +75,11 @@ export async function readProjectPlan(adapter: StackAdapter, session: DatabaseSe
   const migrations = await adapter.readMigrations();
   const hasHistoryTable = await adapter.history.exists(session.client);
   const history = hasHistoryTable ? await adapter.history.read(session.client) : [];
-  const plan = planRun(migrations, history, { historyTable: historyTableName(adapter), dir: adapter.dir });
+  const plan = planRun(migrations, history, {
+    historyTable: historyTableName(adapter),
+    dir: adapter.dir,
+    ...(adapter.describeFailedFix ? { failedHint: (id: string) => adapter.describeFailedFix!(id) } : {}),
+  });
   return { plan: { ...plan, hasHistoryTable }, migrations };
 }
 
@@ -203,13 +215,74 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
       const { plan } = await readProjectPlan(adapter, session);
       report.problems = plan.problems;
       refuseProblems(plan, options.allow ?? []);
-      if (plan.pending.length === 0) {
+      const pending = selectPending(plan, options.to);
+      if (pending.length === 0) {
         emit({ type: "notice", project: target.name, level: "info", message: "Nothing to apply: the database is up to date." });
         return;
       }
       report.migrations = adapter.native
-        ? await adapter.native.up(plan.pending, { url: target.url.url, env: {}, emit, project: target.name })
-        : await applyMigrations(adapter, session, plan.pending, { project: target.name, emit });
+        ? await adapter.native.up(pending, { url: target.url.url, env: {}, emit, project: target.name })
+        : await applyMigrations(adapter, session, pending, { project: target.name, emit });
+    });
+  });
+}
+
+/** The pending migrations `up` applies: all, or those up to and including `to`. */
+export function selectPending(plan: Plan, to: string | undefined): Migration[] {
+  if (to === undefined) return plan.pending;
+  const index = plan.pending.findIndex((migration) => migration.id === to);
+  if (index === -1) {
+    const isApplied = plan.entries.some((entry) => entry.id === to && entry.state === "applied");
+    throw new MigrateError(
+      "USAGE",
+      isApplied
+        ? `"${to}" is already applied. Use "migrate down --to ${to}" to go back to it.`
+        : `"${to}" is not a pending migration. Use the id of a pending migration (see "migrate status").`,
+      { details: { to } },
+    );
+  }
+  return plan.pending.slice(0, index + 1);
+}
+
+/**
+ * `resolve`: records a migration as applied or rolled back without running it, after its effect was completed or
+ * undone by hand (Prisma's `migrate resolve`, for every stack).
+ */
+export function resolveProject(
+  target: ProjectTarget,
+  selection: ResolveSelection,
+  options: ProjectCommandOptions = {},
+): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report, emit) => {
+    const { adapter } = target;
+    await withLock(target, options, emit, async () => {
+      await adapter.history.ensure(session.client);
+      const { plan } = await readProjectPlan(adapter, session);
+      const entry = plan.entries.find((candidate) => candidate.id === selection.id);
+      if (!entry?.migration) {
+        throw new MigrateError(
+          "USAGE",
+          `"${selection.id}" is not a migration on disk in "${adapter.dir}". Use the id shown by "migrate status".`,
+          { details: { id: selection.id } },
+        );
+      }
+      const isApplied = entry.state === "applied" || entry.state === "changed";
+      if (selection.as === "applied" && isApplied) {
+        throw new MigrateError("USAGE", `"${selection.id}" is already recorded as applied. Nothing to resolve.`);
+      }
+      if (selection.as === "rolled-back" && entry.state === "pending") {
+        throw new MigrateError("USAGE", `"${selection.id}" is not recorded at all, so there is nothing to mark rolled back.`);
+      }
+      const migration = entry.migration;
+      if (adapter.history.markResolved) await adapter.history.markResolved(session.client, migration, selection.as);
+      else if (selection.as === "applied") {
+        const now = new Date();
+        await adapter.history.recordApplied(session.client, migration, { startedAt: now, finishedAt: now, durationMs: 0, statementsApplied: 0 });
+      } else await adapter.history.recordRolledBack(session.client, migration);
+      report.migrations = [
+        { id: migration.id, name: migration.name, outcome: selection.as === "applied" ? "applied" : "rolled-back", durationMs: 0 },
+      ];
+      emit({ type: "notice", project: target.name, level: "info", message: `Recorded "${migration.id}" as ${selection.as}, without running it.` });
     });
   });
 }
