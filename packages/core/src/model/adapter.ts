@@ -2,6 +2,7 @@ import type { Queryable } from "../db/queryable.js";
 import type { AppliedRecord, FailedRecord, HistoryEntry, Migration } from "./migration.js";
 import type { MigrateEvent } from "./events.js";
 import type { MigrationReport } from "./report.js";
+import type { Plan } from "./plan.js";
 
 /** The stacks Polymigrate knows. */
 export type StackName = "sql" | "prisma" | "drizzle" | "alembic";
@@ -95,6 +96,11 @@ export interface StackAdapter {
   native?: NativeRunner;
   /** How to clear a failed migration, in the stack's own terms (one sentence ending with what to run). */
   describeFailedFix?(id: string): string;
+  /**
+   * Applies the stack's own rules to a plan the core computed (reading only): rewords or adds problems, such as the
+   * checks the stack's own CLI runs. Returns the plan to use.
+   */
+  reviewPlan?(plan: Plan, db: Queryable): Plan | Promise<Plan>;
 }
 
 /** Settings of one project as the configuration gives them; each adapter reads its own `settings`. */

@@ -17,7 +17,7 @@ export interface PlanEntry {
 }
 
 /** The kinds of history-integrity problem a plan can find. */
-export type IntegrityProblemKind = "changed" | "missing" | "failed" | "out-of-order";
+export type IntegrityProblemKind = "changed" | "missing" | "failed" | "out-of-order" | "stack-check";
 
 /** One integrity problem, with a message that says what to do. */
 export interface IntegrityProblem {
@@ -26,6 +26,8 @@ export interface IntegrityProblem {
   message: string;
   /** Whether the line endings alone differ (then it is not reported as `changed`). */
   file?: string;
+  /** `warning`: reported, but does not stop `up` (absent means it does, unless allowed). */
+  level?: "error" | "warning";
 }
 
 /** The comparison of a project's migrations on disk with its history table: plain data. */

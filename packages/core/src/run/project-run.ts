@@ -80,7 +80,9 @@ export async function readProjectPlan(adapter: StackAdapter, session: DatabaseSe
     dir: adapter.dir,
     ...(adapter.describeFailedFix ? { failedHint: (id: string) => adapter.describeFailedFix!(id) } : {}),
   });
-  return { plan: { ...plan, hasHistoryTable }, migrations };
+  const computed = { ...plan, hasHistoryTable };
+  const reviewed = adapter.reviewPlan ? await adapter.reviewPlan(computed, session.client) : computed;
+  return { plan: reviewed, migrations };
 }
 
 // Runs `work` on a fresh session and turns errors into the report: a MigrateError keeps its code; anything else is a
@@ -194,7 +196,9 @@ export function readProjectHistory(target: ProjectTarget, options: ProjectComman
 }
 
 function refuseProblems(plan: Plan, allow: IntegrityProblemKind[]): void {
-  const blocking = plan.problems.filter((problem) => problem.kind === "failed" || !allow.includes(problem.kind));
+  const blocking = plan.problems.filter(
+    (problem) => problem.kind === "failed" || (problem.level !== "warning" && !allow.includes(problem.kind)),
+  );
   if (blocking.length === 0) return;
   throw new MigrateError("INTEGRITY", blocking.map((problem) => problem.message).join("\n"), {
     details: { problems: blocking.map(({ kind, id }) => ({ kind, id })) },
