@@ -72,6 +72,9 @@ export async function main(argv: string[], options: MainOptions): Promise<number
       workspace,
       targets: () => resolveTargets(workspace, { allowPooledUrl: args.allowPooledUrl }),
       emit: args.json ? () => {} : createProgressRenderer(output),
+      warn: (event) => {
+        if (event.type === "notice" && event.level === "warning") output.err(`warning: ${event.project ? `${event.project}: ` : ""}${event.message}`);
+      },
     };
     const report = await COMMANDS[args.command](context);
     if (args.json) output.out(JSON.stringify(redactValue(report), null, 2));

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 import { createJiti } from "jiti";
 import {
@@ -43,7 +44,16 @@ async function importConfig(file: string): Promise<unknown> {
       throw new MigrateError("CONFIG_INVALID", `"${file}" is not valid JSON: ${(cause as Error).message}. Fix the file.`, { cause });
     }
   }
-  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
+  // A config imports defineConfig from @polymigrate/cli (or core); point those at this CLI's own copies, so that a
+  // config works even where the packages are not installed beside it (a global install, a bare folder).
+  const jiti = createJiti(import.meta.url, {
+    moduleCache: false,
+    fsCache: false,
+    alias: {
+      "@polymigrate/cli": fileURLToPath(new URL("./index.js", import.meta.url)),
+      "@polymigrate/core": fileURLToPath(import.meta.resolve("@polymigrate/core")),
+    },
+  });
   try {
     return await jiti.import(file, { default: true });
   } catch (cause) {

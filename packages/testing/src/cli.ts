@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 /** What a `migrate` run printed and returned. */
 export interface CliResult {
@@ -16,11 +16,12 @@ export interface RunCliOptions {
   timeoutMs?: number;
 }
 
-const require = createRequire(import.meta.url);
-
-/** The built `migrate` executable. */
+/**
+ * The built `migrate` executable of this repository. Found by path, not imported: the CLI's tests depend on this
+ * package, so it cannot depend on the CLI.
+ */
 export function migrateBin(): string {
-  return require.resolve("@polymigrate/cli/package.json").replace(/package\.json$/, "dist/bin.js");
+  return fileURLToPath(new URL("../../cli/dist/bin.js", import.meta.url));
 }
 
 /** Spawns the built `migrate` with `args`, as a user would, and collects its output and exit code. */

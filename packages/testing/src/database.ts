@@ -74,3 +74,10 @@ export async function listColumns(database: TestDatabase, table: string, schema 
   );
   return rows.map((row) => `${row.column_name} ${row.data_type}`);
 }
+
+/** Opens a session of its own on `url` (for a test that holds a lock or a transaction open); close it with `end()`. */
+export async function openSession(url: string, applicationName = "polymigrate-test"): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  await client.connect();
+  return client;
+}

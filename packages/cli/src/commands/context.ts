@@ -11,5 +11,8 @@ export interface CommandContext {
   workspace: Workspace;
   /** Resolves the projects' URLs through the direct-URL policy (throws a refusal before any work). */
   targets: () => ProjectTarget[];
+  /** Progress of commands that change the database (nothing with --json). */
   emit: EventSink;
+  /** Warnings only, on stderr: for the commands that read. */
+  warn: EventSink;
 }

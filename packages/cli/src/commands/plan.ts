@@ -5,7 +5,7 @@ import { runEachProject } from "./run-projects.js";
 
 /** `migrate plan`: the SQL `up` would run; changes nothing. */
 export async function planCommand(context: CommandContext) {
-  const report = await runEachProject("plan", context.targets(), (target) => planProject(target));
+  const report = await runEachProject("plan", context.targets(), (target) => planProject(target, { emit: context.warn }));
   if (!context.args.json) renderPlan(report, context.output, context.cwd);
   return report;
 }

@@ -5,7 +5,7 @@ import { runEachProject } from "./run-projects.js";
 
 /** `migrate status`: one table for every project; changes nothing. */
 export async function statusCommand(context: CommandContext) {
-  const report = await runEachProject("status", context.targets(), (target) => inspectProject(target));
+  const report = await runEachProject("status", context.targets(), (target) => inspectProject(target, { emit: context.warn }));
   if (!context.args.json) renderStatus(report, context.output, context.cwd);
   return report;
 }

@@ -76,6 +76,8 @@ export interface NativeRunContext {
 export interface NativeRunner {
   up(migrations: Migration[], context: NativeRunContext): Promise<MigrationReport[]>;
   down(migrations: Migration[], context: NativeRunContext): Promise<MigrationReport[]>;
+  /** The SQL `up` would run for each pending migration, by id, for `plan` only (Alembic's offline mode). */
+  renderSql?(migrations: Migration[], context: NativeRunContext): Promise<Record<string, string>>;
 }
 
 /**
@@ -101,6 +103,8 @@ export interface StackAdapter {
    * checks the stack's own CLI runs. Returns the plan to use.
    */
   reviewPlan?(plan: Plan, db: Queryable): Plan | Promise<Plan>;
+  /** Chooses what `up` applies (all, or up to `to`) instead of the core's linear choice; throws `USAGE` to refuse. */
+  selectPending?(plan: Plan, to: string | undefined): Migration[];
 }
 
 /** Settings of one project as the configuration gives them; each adapter reads its own `settings`. */

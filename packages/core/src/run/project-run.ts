@@ -169,15 +169,24 @@ export function inspectProject(target: ProjectTarget, options: ProjectCommandOpt
 
 /** `plan`: the pending migrations with the SQL `up` would run, without changing anything. */
 export function planProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report) => {
+  return runProject(target, options, async (session, report, emit) => {
     const { plan } = await readProjectPlan(target.adapter, session);
     report.problems = plan.problems;
-    report.migrations = plan.pending.map((migration) => ({
-      id: migration.id,
-      name: migration.name,
-      outcome: "pending",
-      ...(migration.sql === undefined ? {} : { sql: migration.sql, file: migration.file }),
-    }));
+    const native = target.adapter.native;
+    // Stacks whose migrations are code render their SQL on demand (a child process), for `plan` only.
+    const rendered =
+      native?.renderSql && plan.pending.length > 0
+        ? await native.renderSql(plan.pending, { url: target.url.url, env: {}, emit, project: target.name })
+        : {};
+    report.migrations = plan.pending.map((migration) => {
+      const sql = migration.sql ?? rendered[migration.id];
+      return {
+        id: migration.id,
+        name: migration.name,
+        outcome: "pending",
+        ...(sql === undefined ? {} : { sql, file: migration.file }),
+      };
+    });
   });
 }
 
@@ -219,7 +228,7 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
       const { plan } = await readProjectPlan(adapter, session);
       report.problems = plan.problems;
       refuseProblems(plan, options.allow ?? []);
-      const pending = selectPending(plan, options.to);
+      const pending = adapter.selectPending ? adapter.selectPending(plan, options.to) : selectPending(plan, options.to);
       if (pending.length === 0) {
         emit({ type: "notice", project: target.name, level: "info", message: "Nothing to apply: the database is up to date." });
         return;

@@ -69,7 +69,8 @@ export function findNonTransactionalReason(
         : undefined;
     }
     case "VacuumStmt":
-      return node.is_vacuumcmd === false ? undefined : "VACUUM cannot run inside a transaction";
+      // ANALYZE shares the node; protobuf JSON omits `false`, so only an explicit `true` is VACUUM.
+      return node.is_vacuumcmd === true ? "VACUUM cannot run inside a transaction" : undefined;
     case "CreatedbStmt":
       return "CREATE DATABASE cannot run inside a transaction";
     case "DropdbStmt":

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { createTestProject, runCli } from "@polymigrate/testing";
+
+const cwd = createTestProject().dir;
+
+describe("help and usage errors", () => {
+  it("lists every command with one line each", async () => {
+    const result = await runCli(["--help"], { cwd });
+    expect(result.exitCode).toBe(0);
+    for (const command of ["status", "up", "down", "create <name>", "resolve", "plan", "history", "doctor"]) {
+      expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, "m"));
+    }
+    expect(result.stdout).toContain("Exit codes: 0 success, 1 a migration or connection failed, 2 refused by a policy or bad usage.");
+    expect((await runCli([], { cwd })).stdout).toBe(result.stdout);
+  });
+
+  it.each(["status", "up", "deploy", "down", "create", "resolve", "plan", "history", "doctor"])(
+    "explains %s with its options and examples",
+    async (command) => {
+      const result = await runCli([command, "--help"], { cwd });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: migrate /);
+      expect(result.stdout).toContain("Examples:");
+      expect(result.stdout).toContain("--project <name>");
+    },
+  );
+
+  it.each([
+    [["stauts"], '"stauts" is not a migrate command. Did you mean "migrate status"?'],
+    [["up", "--lok-wait", "2s"], '"migrate up" has no option "--lok-wait". Did you mean "--lock-wait"?'],
+    [["down", "--steps", "zero"], '--steps takes a whole number of 1 or more, not "zero".'],
+    [["up", "--lock-wait", "soon"], "--lock-wait takes a duration such as 30s, 500ms or 2m"],
+    [["create"], '"migrate create" needs a name for the migration'],
+    [["status", "extra"], '"migrate status" does not take "extra".'],
+    [["--json", "status"], '"--json" comes before a command.'],
+    [["resolve"], "needs exactly one of --applied <id> or --rolled-back <id>"],
+  ])("refuses %j with exit 2 and a helpful message", async (args, message) => {
+    const result = await runCli(args, { cwd });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
