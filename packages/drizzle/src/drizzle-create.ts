@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { execa } from "execa";
+import {
+  ChildProcessError,
+  MigrateError,
+  redact,
+  type CreateMigrationOptions,
+  type CreateMigrationResult,
+  type Migration,
+} from "@polymigrate/core";
+import type { DrizzleProjectConfig } from "./drizzle-config.js";
+import { journalFileOf, readDrizzleMigrations } from "./drizzle-layout.js";
+import { snapshotFileOf } from "./drizzle-checks.js";
+
+/** Writes the down file of a migration drizzle-kit just generated (issue 6 defines its content). */
+export type WriteDownHook = (migration: Migration) => Promise<string | undefined>;
+
+/** Options of {@link createDrizzleMigration}. */
+export interface DrizzleCreateOptions extends CreateMigrationOptions {
+  /** The project folder: drizzle-kit runs there and is resolved from there. */
+  dir: string;
+  config: DrizzleProjectConfig;
+  /** The environment of the child; a URL it holds stays in the environment, never in the arguments. */
+  env?: Record<string, string | undefined>;
+  /**
+   * Writes `<tag>.down.sql` beside the new migration and returns its path.
+   * TODO(issue 6): the rollback issue generates the down from the up SQL; plug it in here.
+   */
+  writeDown?: WriteDownHook;
+  /** How long drizzle-kit may run; default 120 s. */
+  timeoutMs?: number;
+}
+
+/** drizzle-kit's entry point, found from `dir` the way Node resolves a package (each `node_modules` upwards). */
+export function resolveDrizzleKit(dir: string): { bin: string; version: string } {
+  let folder = resolve(dir);
+  for (;;) {
+    const manifest = join(folder, "node_modules", "drizzle-kit", "package.json");
+    if (existsSync(manifest)) {
+      const pkg = JSON.parse(readFileSync(manifest, "utf8")) as { version: string; bin?: string | Record<string, string> };
+      const bin = typeof pkg.bin === "string" ? pkg.bin : pkg.bin?.["drizzle-kit"];
+      if (bin) return { bin: join(dirname(manifest), bin), version: pkg.version };
+    }
+    const parent = dirname(folder);
+    if (parent === folder) break;
+    folder = parent;
+  }
+  throw new MigrateError(
+    "TOOL_UNAVAILABLE",
+    `drizzle-kit is not installed in "${dir}" (no node_modules/drizzle-kit in it or above it). Install it in the project (pnpm add -D drizzle-kit) and run again.`,
+    { details: { dir } },
+  );
+}
+
+/** A name drizzle-kit can put in a file name: letters, digits, `_` and `-`. */
+export function toMigrationName(name: string): string {
+  const slug = name
+    .trim()
+    .replace(/[^A-Za-z0-9_-]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+  if (!slug) throw new MigrateError("USAGE", `"${name}" is not a usable migration name. Use letters and digits, e.g. "add_posts".`);
+  return slug;
+}
+
+/**
+ * `create <name>`: runs the project's own `drizzle-kit generate --name <name>` (through execa, no shell, with the
+ * configuration's path), then picks up the journal entry and the SQL file it wrote. drizzle-kit finding no change is
+ * not an error: the result says `isEmpty`.
+ */
+export async function createDrizzleMigration(options: DrizzleCreateOptions): Promise<CreateMigrationResult> {
+  const { dir, config } = options;
+  const name = toMigrationName(options.name);
+  const before = new Set(readDrizzleMigrations(config.out).map((migration) => migration.id));
+  const { bin } = resolveDrizzleKit(dir);
+  const args = [bin, "generate", "--config", config.file, "--name", name, ...(options.empty ? ["--custom"] : [])];
+  // Interactive: drizzle-kit may ask whether a column was renamed; let the user answer on the terminal, with its
+  // output on stderr so that --json stays clean. Otherwise its output is collected for the error message.
+  const isInteractive = process.stdin.isTTY === true;
+  const result = await execa(process.execPath, args, {
+    cwd: dir,
+    env: { ...process.env, ...options.env },
+    extendEnv: false,
+    reject: false,
+    timeout: options.timeoutMs ?? 120_000,
+    stdin: isInteractive ? "inherit" : "ignore",
+    stdout: isInteractive ? ["pipe", 2] : "pipe",
+    stderr: isInteractive ? ["pipe", "inherit"] : "pipe",
+    all: true,
+  });
+  if (result.exitCode !== 0 || result.timedOut) {
+    const tail = redact(String(result.all ?? "")).split("\n").slice(-20).join("\n");
+    throw new ChildProcessError(
+      result.timedOut
+        ? `"drizzle-kit generate" did not finish within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s (it may be waiting for an answer about a rename). Run "drizzle-kit generate --name ${name}" in "${dir}" yourself to answer it.`
+        : `"drizzle-kit generate" failed in "${dir}" (exit code ${result.exitCode}). Read its output below, fix the schema or "${config.file}", and run again.`,
+      { command: "drizzle-kit", args: args.slice(1), cwd: dir, exitCode: result.exitCode ?? null, stderrTail: tail },
+    );
+  }
+  const created = readDrizzleMigrations(config.out).filter((migration) => !before.has(migration.id));
+  const migration = created.at(-1);
+  if (!migration) return { id: name, files: [], isEmpty: true };
+  const files = [migration.file, snapshotFileOf(config.out, migration.id), journalFileOf(config.out)].filter((file) => existsSync(file));
+  const downFile = options.writeDown ? await options.writeDown(migration) : undefined;
+  return { id: migration.id, files: downFile ? [...files, downFile] : files };
+}

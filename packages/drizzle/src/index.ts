@@ -1,0 +1,89 @@
+// The Drizzle adapter of Polymigrate: a Drizzle Kit project driven by the core's engine, in agreement with drizzle-kit.
+import { resolve } from "node:path";
+import { MigrateError, type AdapterFactory, type AdapterOptions, type StackAdapter } from "@polymigrate/core";
+import { findDrizzleConfig, loadDrizzleConfig, type DrizzleProjectConfig } from "./drizzle-config.js";
+import { createDrizzleHistory } from "./drizzle-history.js";
+import { readDrizzleMigrations } from "./drizzle-layout.js";
+import { readLastCreatedAt, reviewDrizzlePlan } from "./drizzle-checks.js";
+import { createDrizzleMigration, type WriteDownHook } from "./drizzle-create.js";
+
+export * from "./drizzle-config.js";
+export * from "./drizzle-layout.js";
+export * from "./drizzle-history.js";
+export * from "./drizzle-checks.js";
+export * from "./drizzle-create.js";
+
+/** Settings of a Drizzle project in `migrate.config.*`. */
+export interface DrizzleStackSettings {
+  /** The drizzle-kit configuration, relative to the project folder; default: `drizzle.config.{ts,js,json,...}` there. */
+  config?: string;
+}
+
+/** Options of {@link createDrizzleAdapter}. */
+export interface DrizzleAdapterOptions extends AdapterOptions {
+  settings?: DrizzleStackSettings & Record<string, unknown>;
+  /** Writes a down file after `create` (issue 6); none by default. */
+  writeDown?: WriteDownHook;
+}
+
+/** Builds the adapter from an already loaded configuration. */
+export function createDrizzleAdapterFromConfig(
+  dir: string,
+  config: DrizzleProjectConfig,
+  options: { writeDown?: WriteDownHook } = {},
+): StackAdapter {
+  const readMigrations = async () => readDrizzleMigrations(config.out);
+  const location = { schema: config.migrationsSchema, table: config.migrationsTable };
+  const historyTable = `${location.schema}.${location.table}`;
+  return {
+    stack: "drizzle",
+    dir,
+    // Downs are `<tag>.down.sql` files beside the journal's files (drizzle-kit never reads them); without one, `down`
+    // refuses and names the migration.
+    capabilities: { rollback: "down-files", execution: "sql", canCreate: true },
+    history: createDrizzleHistory({ location, readMigrations }),
+    readMigrations,
+    createMigration: (create) =>
+      createDrizzleMigration({ ...create, dir, config, ...(options.writeDown ? { writeDown: options.writeDown } : {}) }),
+    async reviewPlan(plan, db) {
+      return reviewDrizzlePlan(plan, await readLastCreatedAt(db, location), config.out, historyTable);
+    },
+    describeFailedFix: (id) =>
+      `Drizzle records no failed state: undo what "${id}" changed by hand, then run "migrate up" again.`,
+  };
+}
+
+/**
+ * Builds the Drizzle adapter for the project in `options.dir`: reads its `drizzle.config.*` (TypeScript included,
+ * without running the application) for the migrations folder and the history table.
+ *
+ * @example
+ * const adapter = await createDrizzleAdapter({ dir: "examples/drizzle-app" });
+ * const migrations = await adapter.readMigrations();
+ */
+export async function createDrizzleAdapter(options: DrizzleAdapterOptions): Promise<StackAdapter> {
+  const dir = resolve(options.dir);
+  const configured = options.settings?.config;
+  if (configured !== undefined && typeof configured !== "string") {
+    throw new MigrateError("CONFIG_INVALID", `The Drizzle project's "settings.config" must be a file path, relative to "${dir}".`);
+  }
+  const file = configured ? resolve(dir, configured) : findDrizzleConfig(dir);
+  if (!file) {
+    throw new MigrateError(
+      "CONFIG_NOT_FOUND",
+      `No drizzle.config.* in "${dir}". Create one (drizzle-kit's configuration), or set the project's "settings.config" to its path.`,
+      { details: { dir } },
+    );
+  }
+  const config = await loadDrizzleConfig(file, dir);
+  return createDrizzleAdapterFromConfig(dir, config, options.writeDown ? { writeDown: options.writeDown } : {});
+}
+
+/** The Drizzle stack's factory: detected by a `drizzle.config.*` in the folder. */
+export const drizzleStack: AdapterFactory = {
+  stack: "drizzle",
+  detect(folder) {
+    return findDrizzleConfig(folder) ? { dir: folder } : undefined;
+  },
+  create: (options) => createDrizzleAdapter(options),
+};
