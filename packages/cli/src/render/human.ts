@@ -135,9 +135,11 @@ export function renderStatus(report: RunReport, output: Output, cwd: string): vo
     const details: string[] = [];
     if (project.error) details.push(`  error: ${project.error.message}`);
     const listed = report.projects.length === 1 ? states : states.filter((entry) => entry.state !== "applied");
+    const width = Math.max(0, ...listed.map((entry) => entry.id.length));
     for (const entry of listed) {
       const when = entry.appliedAt ? `  ${entry.appliedAt.replace("T", " ").replace(/\.\d+Z$/, "Z")}` : "";
-      details.push(`  ${entry.state.padEnd(8)} ${entry.id}${entry.isOutOfOrder ? " (out of order)" : ""}${when}`);
+      const id = entry.isOutOfOrder ? `${entry.id} (out of order)` : entry.id.padEnd(width);
+      details.push(`  ${entry.state.padEnd(8)} ${id}${when}`.trimEnd());
     }
     if (report.projects.length === 1 && states.length === 0 && !project.error) details.push("  no migrations on disk");
     details.push(...renderProblems(project.problems));

@@ -1,0 +1,3 @@
+DROP TABLE books;
+
+DROP TYPE book_status;

@@ -1,0 +1,8 @@
+import { defineConfig } from "@polymigrate/cli";
+
+// The examples as one company would run them: one config, one `migrate` across every stack, each project on its own
+// database through its own direct-URL variable. `npm run demo` sets these variables; set them yourself to run
+// `pnpm exec migrate status` from the repository root.
+export default defineConfig({
+  projects: [{ name: "sql-app", stack: "sql", dir: "examples/sql-app/migrations", urlEnv: "SQL_APP_DIRECT_URL" }],
+});
