@@ -1,0 +1,168 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import {
+  MigrateError,
+  type AdapterFactory,
+  type AdapterOptions,
+  type IntegrityProblem,
+  type Migration,
+  type Plan,
+  type StackAdapter,
+} from "@polymigrate/core";
+import { findAlembic, type AlembicTool } from "./alembic-command.js";
+import { createAlembicRevision } from "./alembic-create.js";
+import { createAlembicHistory } from "./alembic-history.js";
+import { ancestorsOf, readAlembicProject, readRevisionGraph, toMigrations, type RevisionGraph } from "./alembic-layout.js";
+import { createAlembicRunner } from "./alembic-run.js";
+
+export { readAlembicProject, readRevisionGraph, parseRevisionFile, ancestorsOf, toMigrations } from "./alembic-layout.js";
+export type { AlembicProject, AlembicRevision, RevisionGraph } from "./alembic-layout.js";
+export { createAlembicHistory, headsAfterApplying, headsAfterRollingBack, readCurrentRevisions } from "./alembic-history.js";
+export { findAlembic, findPython, runAlembic, type AlembicTool, type AlembicToolSettings } from "./alembic-command.js";
+export { parseAlembicError, parseStepLine, splitOfflineSql } from "./alembic-run.js";
+export { inspectWithAlembic, helperScript, type AlembicInspection } from "./alembic-inspect.js";
+
+/** Settings of an Alembic project (`settings` in migrate.config). */
+export interface AlembicStackSettings {
+  /** The Alembic configuration, relative to the project folder; default `alembic.ini`. */
+  config?: string;
+  /** Its section (`alembic -n`); default `alembic`. */
+  section?: string;
+  /** The Python that runs Alembic (`<python> -m alembic`); default: the project's virtualenv, else `python3`. */
+  python?: string;
+  /** An `alembic` executable to run instead of `<python> -m alembic`. */
+  alembic?: string;
+  /** The variable the project's env.py reads the URL from; default `DIRECT_URL`. */
+  urlEnv?: string;
+  /** Alembic's version table, if env.py changes it; default `alembic_version`. */
+  versionTable?: string;
+  /** Its schema, if env.py sets `version_table_schema`; default `public`. */
+  versionTableSchema?: string;
+}
+
+function readSettings(settings: Record<string, unknown> | undefined): AlembicStackSettings {
+  const result: AlembicStackSettings = {};
+  for (const key of ["config", "section", "python", "alembic", "urlEnv", "versionTable", "versionTableSchema"] as const) {
+    const value = settings?.[key];
+    if (value === undefined) continue;
+    if (typeof value !== "string" || value === "") {
+      throw new MigrateError("CONFIG_INVALID", `The Alembic setting "${key}" must be a non-empty string, not ${JSON.stringify(value)}. Fix it in migrate.config.`);
+    }
+    result[key] = value;
+  }
+  if (result.urlEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(result.urlEnv)) {
+    throw new MigrateError("CONFIG_INVALID", `The Alembic setting "urlEnv" must name an environment variable (such as "DIRECT_URL"), not a URL. Fix it in migrate.config.`);
+  }
+  return result;
+}
+
+function describeHeads(graph: RevisionGraph): string {
+  return graph.heads
+    .map((head) => {
+      const message = graph.byId.get(head)?.message;
+      return message ? `"${head}" (${message})` : `"${head}"`;
+    })
+    .join(" and ");
+}
+
+/**
+ * The Alembic stack: revisions are Python code, so Alembic itself runs them (`alembic upgrade`/`downgrade`, one
+ * revision per call, with the URL in the child's `DIRECT_URL`), inside the core's lock and report. `status` reads the
+ * revision files and `alembic_version` directly, without starting Python.
+ *
+ * @example
+ * const adapter = createAlembicAdapter({ dir: "services/api" });
+ */
+export function createAlembicAdapter(options: AdapterOptions & { settings?: AlembicStackSettings }): StackAdapter {
+  const dir = resolve(options.dir);
+  const settings = readSettings(options.settings as Record<string, unknown> | undefined);
+  const urlEnv = settings.urlEnv ?? "DIRECT_URL";
+  const readProject = () => readAlembicProject(dir, { ...(settings.config ? { config: settings.config } : {}), ...(settings.section ? { section: settings.section } : {}) });
+  const readGraph = () => readRevisionGraph(readProject());
+  let tool: Promise<AlembicTool> | undefined;
+  const findTool = () => {
+    tool ??= findAlembic(dir, settings);
+    // A failed search is not cached: the next command looks again.
+    tool.catch(() => (tool = undefined));
+    return tool;
+  };
+  const history = createAlembicHistory(
+    { schema: settings.versionTableSchema ?? "public", table: settings.versionTable ?? "alembic_version" },
+    readGraph,
+  );
+  const runner = createAlembicRunner({
+    project: readProject,
+    urlEnv,
+    tool: findTool,
+  });
+
+  return {
+    stack: "alembic",
+    dir,
+    capabilities: { rollback: "native", execution: "native", canCreate: true },
+    history,
+    native: runner,
+    readMigrations: async () => toMigrations(readGraph()),
+    async createMigration(createOptions) {
+      return createAlembicRevision(readProject(), await findTool(), urlEnv, createOptions);
+    },
+    describeFailedFix(id) {
+      return `Alembic keeps no failed state: fix revision "${id}", then run "migrate up" again.`;
+    },
+    reviewPlan(plan: Plan): Plan {
+      // A revision graph has no "out of order": Alembic applies a pending revision whenever its ancestors are applied.
+      const graph = readGraph();
+      const problems: IntegrityProblem[] = plan.problems.filter((problem) => problem.kind !== "out-of-order");
+      if (graph.heads.length > 1) {
+        problems.push({
+          kind: "stack-check",
+          id: graph.heads.join(","),
+          level: "warning",
+          message: `The revisions have ${graph.heads.length} heads: ${describeHeads(graph)}. "migrate up" applies one branch at a time: run "migrate up --to <head>", or merge them with "alembic merge heads -m <message>".`,
+        });
+      }
+      return {
+        ...plan,
+        problems,
+        entries: plan.entries.map(({ isOutOfOrder: _isOutOfOrder, ...entry }) => entry),
+      };
+    },
+    selectPending(plan: Plan, to: string | undefined): Migration[] {
+      const graph = readGraph();
+      if (to === undefined) {
+        if (graph.heads.length > 1 && plan.pending.length > 0) {
+          throw new MigrateError(
+            "USAGE",
+            `The revisions have ${graph.heads.length} heads: ${describeHeads(graph)}, so "migrate up" does not know which to apply. Run "migrate up --to <head>" for one branch, or merge them with "alembic merge heads -m <message>" and run "migrate up".`,
+            { details: { heads: graph.heads } },
+          );
+        }
+        return plan.pending;
+      }
+      const target = graph.byId.get(to) ?? graph.revisions.find((revision) => revision.branchLabels.includes(to));
+      const isPending = target && plan.pending.some((migration) => migration.id === target.revision);
+      if (!target || !isPending) {
+        const isApplied = plan.entries.some((entry) => entry.id === (target?.revision ?? to) && entry.state === "applied");
+        throw new MigrateError(
+          "USAGE",
+          isApplied
+            ? `"${to}" is already applied. Use "migrate down --to ${to}" to go back to it.`
+            : `"${to}" is not a pending revision. Use the id of a pending revision (see "migrate status").`,
+          { details: { to } },
+        );
+      }
+      // What `alembic upgrade <to>` applies: the pending ancestors of the target, in graph order.
+      const needed = ancestorsOf(graph, [target.revision]);
+      return plan.pending.filter((migration) => needed.has(migration.id));
+    },
+  };
+}
+
+/** The Alembic stack's factory: detected by an `alembic.ini` in the folder. */
+export const alembicStack: AdapterFactory = {
+  stack: "alembic",
+  detect(folder) {
+    return existsSync(join(folder, "alembic.ini")) ? { dir: folder } : undefined;
+  },
+  create: (options) => createAlembicAdapter({ ...options, dir: resolve(options.dir) }),
+};
