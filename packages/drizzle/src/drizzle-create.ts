@@ -53,6 +53,21 @@ export function resolveDrizzleKit(dir: string): { bin: string; version: string }
   );
 }
 
+/** What drizzle-kit generate prints when the schema matches the last snapshot. */
+const NO_CHANGES = /No schema changes, nothing to migrate/;
+
+function tailOf(output: unknown): string {
+  return redact(String(output ?? "")).split("\n").slice(-20).join("\n");
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .filter((line) => line.trim().length > 0)
+    .map((line) => `    ${line}`)
+    .join("\n");
+}
+
 /** A name drizzle-kit can put in a file name: letters, digits, `_` and `-`. */
 export function toMigrationName(name: string): string {
   const slug = name
@@ -89,17 +104,24 @@ export async function createDrizzleMigration(options: DrizzleCreateOptions): Pro
     all: true,
   });
   if (result.exitCode !== 0 || result.timedOut) {
-    const tail = redact(String(result.all ?? "")).split("\n").slice(-20).join("\n");
     throw new ChildProcessError(
       result.timedOut
         ? `"drizzle-kit generate" did not finish within ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s (it may be waiting for an answer about a rename). Run "drizzle-kit generate --name ${name}" in "${dir}" yourself to answer it.`
-        : `"drizzle-kit generate" failed in "${dir}" (exit code ${result.exitCode}). Read its output below, fix the schema or "${config.file}", and run again.`,
-      { command: "drizzle-kit", args: args.slice(1), cwd: dir, exitCode: result.exitCode ?? null, stderrTail: tail },
+        : `"drizzle-kit generate" failed in "${dir}" (exit code ${result.exitCode}):\n${indent(tailOf(result.all))}\nFix the schema or "${config.file}", and run again.`,
+      { command: "drizzle-kit", args: args.slice(1), cwd: dir, exitCode: result.exitCode ?? null, stderrTail: tailOf(result.all) },
     );
   }
   const created = readDrizzleMigrations(config.out).filter((migration) => !before.has(migration.id));
   const migration = created.at(-1);
-  if (!migration) return { id: name, files: [], isEmpty: true };
+  if (!migration) {
+    // drizzle-kit exits 0 even when it fails (a schema file that does not compile): only its own sentence means
+    // "nothing to do"; anything else without a new journal entry is a failure.
+    if (NO_CHANGES.test(String(result.all ?? ""))) return { id: name, files: [], isEmpty: true };
+    throw new ChildProcessError(
+      `"drizzle-kit generate" failed in "${dir}": it wrote no migration and did not say that the schema is unchanged. Its output:\n${indent(tailOf(result.all))}\nFix the schema or "${config.file}", and run again.`,
+      { command: "drizzle-kit", args: args.slice(1), cwd: dir, exitCode: result.exitCode ?? null, stderrTail: tailOf(result.all) },
+    );
+  }
   const files = [migration.file, snapshotFileOf(config.out, migration.id), journalFileOf(config.out)].filter((file) => existsSync(file));
   const downFile = options.writeDown ? await options.writeDown(migration) : undefined;
   return { id: migration.id, files: downFile ? [...files, downFile] : files };
