@@ -13,6 +13,12 @@ const COMMON_OPTIONS: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
 
+const SAFETY_OPTIONS: Record<string, OptionSpec> = {
+  "lock-timeout": { type: "string", value: "<duration>", description: "lock_timeout of each migration (default 5s; 0 is off)" },
+  "statement-timeout": { type: "string", value: "<duration>", description: "statement_timeout of each migration (default off)" },
+  retries: { type: "string", value: "<n>", description: "Retries of a migration that hit lock_timeout (default 3)" },
+};
+
 const LOCK_WAIT: OptionSpec = {
   type: "string",
   value: "<duration>",
@@ -57,6 +63,7 @@ export const COMMANDS: CommandSpec[] = [
         value: "<kinds>",
         description: "Apply despite these integrity problems: changed, missing, out-of-order (comma-separated)",
       },
+      ...SAFETY_OPTIONS,
     },
     examples: ["migrate up", "migrate up --project api --lock-wait 30s"],
   },
@@ -70,6 +77,7 @@ export const COMMANDS: CommandSpec[] = [
       steps: { type: "string", value: "<n>", description: "Undo the newest <n> migrations (default 1)" },
       to: { type: "string", value: "<id>", description: 'Undo every migration applied after <id>; "base" undoes all' },
       "lock-wait": LOCK_WAIT,
+      ...SAFETY_OPTIONS,
     },
     examples: ["migrate down", "migrate down --steps 2", "migrate down --to 0001_create_users", "migrate down --to base"],
   },
@@ -142,6 +150,9 @@ export interface ParsedArgs {
   steps?: number;
   to?: string;
   empty: boolean;
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  retries?: number;
   /** `resolve`: what to record. */
   resolve?: { id: string; as: "applied" | "rolled-back" };
 }
@@ -237,6 +248,14 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     result.resolve = typeof applied === "string" ? { id: applied, as: "applied" } : { id: rolledBack as string, as: "rolled-back" };
   }
   if (typeof values["lock-wait"] === "string") result.lockWaitMs = parseDuration(values["lock-wait"], "lock-wait");
+  if (typeof values["lock-timeout"] === "string") result.lockTimeoutMs = parseDuration(values["lock-timeout"], "lock-timeout");
+  if (typeof values["statement-timeout"] === "string") {
+    result.statementTimeoutMs = parseDuration(values["statement-timeout"], "statement-timeout");
+  }
+  if (typeof values.retries === "string") {
+    if (!/^\d+$/.test(values.retries)) throw usageError(`--retries takes a whole number (0 for none), not "${values.retries}".`);
+    result.retries = Number(values.retries);
+  }
   if (typeof values.steps === "string") {
     if (!/^[1-9]\d*$/.test(values.steps)) throw usageError(`--steps takes a whole number of 1 or more, not "${values.steps}".`);
     result.steps = Number(values.steps);

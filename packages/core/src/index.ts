@@ -14,6 +14,7 @@ export * from "./sql/checksum.js";
 export * from "./plan/plan-run.js";
 export * from "./execute/run-sql.js";
 export * from "./execute/apply-plan.js";
+export * from "./execute/session-settings.js";
 export * from "./lock/migration-lock.js";
 export * from "./run/project-run.js";
 export * from "./config/define-config.js";

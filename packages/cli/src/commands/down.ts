@@ -2,6 +2,7 @@ import { downProject } from "@polymigrate/core";
 import { renderRunSummary } from "../render/human.js";
 import type { CommandContext } from "./context.js";
 import { runEachProject } from "./run-projects.js";
+import { projectSafety } from "../safety.js";
 
 /** `migrate down`: undoes the newest migration, or `--steps N`, or everything after `--to <id>`. */
 export async function downCommand(context: CommandContext) {
@@ -10,9 +11,10 @@ export async function downCommand(context: CommandContext) {
     downProject(
       target,
       { ...(args.steps === undefined ? {} : { steps: args.steps }), ...(args.to === undefined ? {} : { to: args.to }) },
-      { emit: context.emit, ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }) },
+      { emit: context.emit, safety: projectSafety(context.workspace, target.name, context.args), ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }) },
     ),
   );
   if (!args.json) renderRunSummary(report, context.output, context.cwd);
   return report;
 }
+

@@ -2,6 +2,7 @@ import { upProject } from "@polymigrate/core";
 import { renderRunSummary } from "../render/human.js";
 import type { CommandContext } from "./context.js";
 import { runEachProject } from "./run-projects.js";
+import { projectSafety } from "../safety.js";
 
 /** `migrate up` (alias `deploy`): applies pending migrations, project after project. */
 export async function upCommand(context: CommandContext) {
@@ -9,6 +10,7 @@ export async function upCommand(context: CommandContext) {
   const report = await runEachProject("up", context.targets(), (target) =>
     upProject(target, {
       emit: context.emit,
+      safety: projectSafety(context.workspace, target.name, context.args),
       allow: args.allow,
       ...(args.to === undefined ? {} : { to: args.to }),
       ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }),
@@ -17,3 +19,4 @@ export async function upCommand(context: CommandContext) {
   if (!args.json) renderRunSummary(report, context.output, context.cwd);
   return report;
 }
+

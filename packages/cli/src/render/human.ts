@@ -24,6 +24,11 @@ export function createProgressRenderer(output: Output): (event: MigrateEvent) =>
       case "lock-acquired":
         if (event.waitedMs > 1000) output.out(`  got the migration lock after ${seconds(event.waitedMs)}`);
         break;
+      case "retry":
+        output.out(
+          `  ↻ ${event.id}: ${event.reason}; attempt ${event.attempt} of ${event.maxAttempts} in ${milliseconds(event.delayMs)}`,
+        );
+        break;
       case "migration-end": {
         const mark = event.outcome === "failed" ? "✗" : "✓";
         const verb = event.outcome === "failed" ? "failed" : event.direction === "down" ? "undone" : "applied";

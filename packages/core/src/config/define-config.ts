@@ -21,6 +21,12 @@ export interface ProjectConfig {
   production?: boolean;
   /** Stack-specific settings, read by the project's adapter. */
   settings?: Record<string, unknown>;
+  /** This project's `lock_timeout` (e.g. "5s"), over the configuration's. */
+  lockTimeout?: string | number;
+  /** This project's `statement_timeout` (e.g. "10m"; 0 is off), over the configuration's. */
+  statementTimeout?: string | number;
+  /** How many times a migration that hit lock_timeout is retried, over the configuration's. */
+  retries?: number;
 }
 
 /** A `migrate.config.*` file. */
@@ -28,6 +34,12 @@ export interface MigrateConfig {
   projects: ProjectConfig[];
   /** Host names that are poolers, refused like the built-in rules. */
   pooledHosts?: string[];
+  /** `lock_timeout` of every migration's session; default "5s". */
+  lockTimeout?: string | number;
+  /** `statement_timeout` of every migration's session; default 0 (off). */
+  statementTimeout?: string | number;
+  /** How many times a migration that hit lock_timeout is retried; default 3. */
+  retries?: number;
 }
 
 /**

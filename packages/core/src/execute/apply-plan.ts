@@ -3,12 +3,53 @@ import type { EventSink } from "../model/events.js";
 import type { Migration } from "../model/migration.js";
 import type { MigrationReport } from "../model/report.js";
 import type { DatabaseSession } from "../db/connect.js";
-import { runSqlScript } from "./run-sql.js";
+import { runSqlScript, type SqlScriptResult } from "./run-sql.js";
+import {
+  DEFAULT_SAFETY,
+  applySessionSettings,
+  isLockTimeout,
+  readSafetyDirectives,
+  type SafetySettings,
+} from "./session-settings.js";
 
 /** Options of {@link applyMigrations}. */
 export interface ApplyOptions {
   project: string;
   emit: EventSink;
+  /** lock_timeout, statement_timeout and retries; each migration may override them with comments. */
+  safety?: SafetySettings;
+}
+
+/**
+ * Runs one attempt after another while an attempt fails on a lock timeout with nothing left applied, waiting longer
+ * each time: a migration that cannot get its table lock gives up quickly, lets the application's queries through,
+ * and tries again.
+ */
+async function runWithRetries(
+  session: DatabaseSession,
+  settings: SafetySettings,
+  options: ApplyOptions,
+  id: string,
+  attempt: () => Promise<SqlScriptResult>,
+): Promise<{ result: SqlScriptResult; attempts: number }> {
+  await applySessionSettings(session.client, settings);
+  for (let attempts = 1; ; attempts++) {
+    const result = await attempt();
+    const canRetry =
+      !result.isSuccess && isLockTimeout(result.error?.sqlState) && (result.error?.statementsApplied ?? 0) === 0;
+    if (!canRetry || attempts > settings.retries) return { result, attempts };
+    const delayMs = settings.retryDelayMs * 2 ** (attempts - 1);
+    options.emit({
+      type: "retry",
+      project: options.project,
+      id,
+      attempt: attempts + 1,
+      maxAttempts: settings.retries + 1,
+      delayMs,
+      reason: result.error?.message ?? "lock timeout",
+    });
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
 }
 
 /**
@@ -34,7 +75,8 @@ export async function applyMigrations(
       file: migration.file,
       ...(migration.transactional === undefined ? {} : { transactional: migration.transactional }),
     };
-    const result = await runSqlScript(session.client, script, {
+    const settings = readSafetyDirectives(script.sql, options.safety ?? DEFAULT_SAFETY);
+    const { result, attempts } = await runWithRetries(session, settings, options, migration.id, () => runSqlScript(session.client, script, {
       serverVersionNum: session.serverVersionNum,
       onStart: (transactional) => {
         options.emit({
@@ -59,7 +101,7 @@ export async function applyMigrations(
           statementsApplied,
         });
       },
-    });
+    }));
     if (!result.isSuccess && adapter.history.recordFailed) {
       await adapter.history.recordFailed(session.client, migration, {
         startedAt,
@@ -83,6 +125,7 @@ export async function applyMigrations(
       durationMs: result.durationMs,
       transactional: result.transactional,
       statements: result.statements,
+      ...(attempts > 1 ? { attempts } : {}),
       ...(result.error ? { error: result.error } : {}),
     });
     hasFailed = !result.isSuccess;
@@ -108,7 +151,8 @@ export async function rollbackMigrations(
       reports.push({ id: migration.id, name: migration.name, outcome: "skipped" });
       continue;
     }
-    const result = await runSqlScript(
+    const settings = readSafetyDirectives(down.sql, options.safety ?? DEFAULT_SAFETY);
+    const { result, attempts } = await runWithRetries(session, settings, options, migration.id, () => runSqlScript(
       session.client,
       { sql: down.sql, file: down.file, ...(down.line ? { line: down.line } : {}) },
       {
@@ -131,7 +175,7 @@ export async function rollbackMigrations(
           await adapter.history.recordRolledBack(session.client, migration);
         },
       },
-    );
+    ));
     const outcome = result.isSuccess ? "rolled-back" : "failed";
     options.emit({
       type: "migration-end",
@@ -148,6 +192,7 @@ export async function rollbackMigrations(
       durationMs: result.durationMs,
       transactional: result.transactional,
       statements: result.statements,
+      ...(attempts > 1 ? { attempts } : {}),
       ...(result.error ? { error: result.error } : {}),
     });
     hasFailed = !result.isSuccess;

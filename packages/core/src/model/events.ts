@@ -13,6 +13,16 @@ export type MigrateEvent =
       transactional: boolean;
       direction: "up" | "down";
     }
+  | {
+      type: "retry";
+      project: string;
+      id: string;
+      /** The attempt about to start, from 2. */
+      attempt: number;
+      maxAttempts: number;
+      delayMs: number;
+      reason: string;
+    }
   | { type: "statement-end"; project: string; id: string; index: number; line: number; durationMs: number }
   | {
       type: "migration-end";

@@ -36,6 +36,8 @@ export interface MigrationReport {
   durationMs?: number;
   transactional?: boolean;
   statements?: StatementReport[];
+  /** How many attempts it took, when a lock timeout made it retry. */
+  attempts?: number;
   error?: MigrationFailure;
   /** The SQL `up` would run (in `plan` reports). */
   sql?: string;

@@ -11,6 +11,7 @@ import { planRun } from "../plan/plan-run.js";
 import type { ResolvedUrl } from "../policy/direct-url-policy.js";
 import { redact, redactValue } from "../policy/redact.js";
 import { loadSqlParser } from "../sql/statements.js";
+import type { SafetySettings } from "../execute/session-settings.js";
 
 /** One project, ready to run: its adapter and the URL the direct-URL policy accepted. */
 export interface ProjectTarget {
@@ -28,6 +29,8 @@ export interface ProjectCommandOptions {
   allow?: IntegrityProblemKind[];
   /** `up` only: apply pending migrations up to and including this id. */
   to?: string;
+  /** lock_timeout, statement_timeout and retries of each migration's session (`up`, `down`). */
+  safety?: SafetySettings;
 }
 
 /** What `resolve` records. */
@@ -235,7 +238,11 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
       }
       report.migrations = adapter.native
         ? await adapter.native.up(pending, { url: target.url.url, env: {}, emit, project: target.name })
-        : await applyMigrations(adapter, session, pending, { project: target.name, emit });
+        : await applyMigrations(adapter, session, pending, {
+            project: target.name,
+            emit,
+            ...(options.safety ? { safety: options.safety } : {}),
+          });
     });
   });
 }
@@ -368,7 +375,11 @@ export function downProject(
       });
       const reports: MigrationReport[] = adapter.native
         ? await adapter.native.down(range, { url: target.url.url, env: {}, emit, project: target.name })
-        : await rollbackMigrations(adapter, session, range, { project: target.name, emit });
+        : await rollbackMigrations(adapter, session, range, {
+            project: target.name,
+            emit,
+            ...(options.safety ? { safety: options.safety } : {}),
+          });
       report.migrations = reports;
     });
   });

@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  createTestDatabase,
+  createTestProject,
+  listColumns,
+  openSession,
+  runCli,
+  type TestDatabase,
+  type TestProject,
+} from "@polymigrate/testing";
+
+let database: TestDatabase;
+let project: TestProject;
+
+beforeEach(async () => {
+  database = await createTestDatabase();
+  await database.query("CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users SELECT generate_series(1, 100);");
+  project = createTestProject({ "migrations/0001_add_name.sql": "ALTER TABLE users ADD COLUMN name text;\n" });
+});
+afterEach(async () => {
+  project.remove();
+  await database.drop();
+});
+
+describe("bounded lock waits", () => {
+  it("gives up on lock_timeout, retries with backoff, and ends failed and rolled back", async () => {
+    const holder = await openSession(database.url, "holds-access-exclusive");
+    try {
+      await holder.query("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE;");
+      const result = await runCli(["up", "--lock-timeout", "200ms", "--retries", "2", "--json"], {
+        cwd: project.dir,
+        env: { DIRECT_URL: database.url },
+      });
+      expect(result.exitCode).toBe(1);
+      const migration = JSON.parse(result.stdout).projects[0].migrations[0];
+      expect(migration).toMatchObject({ id: "0001_add_name", outcome: "failed", attempts: 3 });
+      expect(migration.error).toMatchObject({ sqlState: "55P03", line: 1 });
+      const human = await runCli(["up", "--lock-timeout", "200ms", "--retries", "1"], { cwd: project.dir, env: { DIRECT_URL: database.url } });
+      expect(human.stdout).toContain("↻ 0001_add_name: canceling statement due to lock timeout; attempt 2 of 2");
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+    }
+    expect(await listColumns(database, "users")).toEqual(["id integer"]);
+  });
+
+  it("succeeds on a retry once the blocking transaction ends", async () => {
+    const holder = await openSession(database.url, "holds-briefly");
+    await holder.query("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE;");
+    setTimeout(() => void holder.query("ROLLBACK").then(() => holder.end()), 700);
+    const result = await runCli(["up", "--lock-timeout", "300ms", "--retries", "5", "--json"], {
+      cwd: project.dir,
+      env: { DIRECT_URL: database.url },
+    });
+    expect(result.exitCode).toBe(0);
+    const migration = JSON.parse(result.stdout).projects[0].migrations[0];
+    expect(migration.outcome).toBe("applied");
+    expect(migration.attempts).toBeGreaterThan(1);
+    expect(await listColumns(database, "users")).toEqual(["id integer", "name text"]);
+  });
+
+  it("does not let a waiting ALTER hold the application's reads for longer than about lock_timeout", async () => {
+    // A long transaction that read the table (ACCESS SHARE) blocks the ALTER; reads queued behind the ALTER would wait
+    // as long as it waits. With lock_timeout, the ALTER steps aside and the reads go through.
+    const longReader = await openSession(database.url, "long-reader");
+    const reader = await openSession(database.url, "application");
+    await longReader.query("BEGIN; SELECT count(*) FROM users;");
+    let longest = 0;
+    let isRunning = true;
+    const readLoop = (async () => {
+      while (isRunning) {
+        const started = Date.now();
+        await reader.query("SELECT count(*) FROM users");
+        longest = Math.max(longest, Date.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    try {
+      const result = await runCli(["up", "--lock-timeout", "300ms", "--retries", "3"], { cwd: project.dir, env: { DIRECT_URL: database.url } });
+      expect(result.exitCode).toBe(1);
+    } finally {
+      isRunning = false;
+      await readLoop;
+      await longReader.query("ROLLBACK");
+      await Promise.all([longReader.end(), reader.end()]);
+    }
+    // Four attempts of 300 ms each, spaced by backoff: without lock_timeout the reads would wait for the long reader.
+    expect(longest).toBeLessThan(300 + 1000);
+  });
+});
