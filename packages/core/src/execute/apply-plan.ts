@@ -3,6 +3,7 @@ import type { EventSink } from "../model/events.js";
 import type { Migration } from "../model/migration.js";
 import type { MigrationReport } from "../model/report.js";
 import type { DatabaseSession } from "../db/connect.js";
+import { dropInvalidIndexesFor } from "./invalid-indexes.js";
 import { runSqlScript, type SqlScriptResult } from "./run-sql.js";
 import {
   DEFAULT_SAFETY,
@@ -76,6 +77,14 @@ export async function applyMigrations(
       ...(migration.transactional === undefined ? {} : { transactional: migration.transactional }),
     };
     const settings = readSafetyDirectives(script.sql, options.safety ?? DEFAULT_SAFETY);
+    for (const index of await dropInvalidIndexesFor(session.client, script.sql)) {
+      options.emit({
+        type: "notice",
+        project: options.project,
+        level: "warning",
+        message: `Dropped the INVALID index "${index.schema}.${index.name}" on "${index.table}", left by an earlier failed attempt of "${migration.id}", before building it again.`,
+      });
+    }
     const { result, attempts } = await runWithRetries(session, settings, options, migration.id, () => runSqlScript(session.client, script, {
       serverVersionNum: session.serverVersionNum,
       onStart: (transactional) => {

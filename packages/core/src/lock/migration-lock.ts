@@ -17,6 +17,8 @@ export interface LockHolder {
 /** A held migration lock; `release` is safe to call twice. */
 export interface MigrationLock {
   waitedMs: number;
+  /** Whether another run held the lock when this one asked. */
+  hasWaited: boolean;
   release(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ export async function acquireMigrationLock(url: string, options: AcquireLockOpti
   let isReleased = false;
   return {
     waitedMs: Date.now() - started,
+    hasWaited: hasReportedWait,
     release: async () => {
       if (isReleased) return;
       isReleased = true;

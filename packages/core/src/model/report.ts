@@ -87,6 +87,8 @@ export interface ProjectReport {
   migrations: MigrationReport[];
   status?: StatusEntry[];
   history?: HistoryRow[];
+  /** How long this run waited for another run's migration lock, when it had to. */
+  lockWaitedMs?: number;
   /** What `create` wrote. */
   created?: CreateMigrationResult;
   problems: IntegrityProblem[];
