@@ -90,9 +90,27 @@ export async function findAlembic(dir: string, settings: AlembicToolSettings): P
   return { command: await findPython(dir, settings), prefix: ["-m", "alembic"] };
 }
 
-/** The last lines of a text, for reports. */
+// A traceback frame inside Python's or a library's own files (not the project's env.py or revisions).
+const LIBRARY_FRAME = /^\s*File "[^"]*(?:site-packages|dist-packages|\/lib\/python\d[^/]*\/|<frozen )/;
+
+/**
+ * The end of Alembic's stderr, for reports: its last log lines and the traceback without the frames inside Python's
+ * and the libraries' own files, so that what is left is the project's own frames and the error.
+ */
 export function tailOf(text: string, lines = 30): string {
-  return redact(text.trimEnd().split(/\r?\n/).slice(-lines).join("\n"));
+  const kept: string[] = [];
+  let isSkippingFrame = false;
+  for (const line of text.trimEnd().split(/\r?\n/)) {
+    if (LIBRARY_FRAME.test(line)) {
+      isSkippingFrame = true;
+      continue;
+    }
+    // A frame's source line and its ^^^ markers are indented deeper than "  File".
+    if (isSkippingFrame && /^ {4}/.test(line)) continue;
+    isSkippingFrame = false;
+    kept.push(line);
+  }
+  return redact(kept.slice(-lines).join("\n"));
 }
 
 /**

@@ -302,6 +302,19 @@ export function ancestorsOf(graph: RevisionGraph, ids: Iterable<string>): Set<st
   return found;
 }
 
+/**
+ * The `alembic downgrade` target that undoes exactly `revision` when it is the current head of its branch: its down
+ * revision when that has no other child; `<rev>@-1` (one step down that branch) when its down revision is a branch
+ * point or it is a merge, because `downgrade <branch point>` would also undo the other branches; `base` for a base.
+ */
+export function downgradeTargetOf(graph: RevisionGraph, revision: AlembicRevision): string {
+  const parents = revision.downRevisions;
+  if (parents.length === 0) return "base";
+  const parent = parents[0] as string;
+  const siblings = graph.revisions.filter((other) => other.downRevisions.includes(parent));
+  return parents.length === 1 && siblings.length === 1 ? parent : `${revision.revision}@-1`;
+}
+
 /** The graph's revisions as the core's migrations, in graph order; `meta` keeps the revision's links. */
 export function toMigrations(graph: RevisionGraph): Migration[] {
   return graph.revisions.map((revision, order) => ({
@@ -315,6 +328,7 @@ export function toMigrations(graph: RevisionGraph): Migration[] {
       dependsOn: revision.dependsOn,
       branchLabels: revision.branchLabels,
       isHead: graph.heads.includes(revision.revision),
+      downgradeTarget: downgradeTargetOf(graph, revision),
     },
   }));
 }

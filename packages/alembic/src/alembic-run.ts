@@ -79,13 +79,15 @@ export function parseAlembicError(stderr: string): MigrationFailure {
   };
 }
 
-// The target of `alembic downgrade` that undoes exactly `migration`: its one down revision, `base` for a base, and
-// Alembic's relative `<rev>-1` for a merge revision.
+// The target of `alembic downgrade` that undoes exactly `migration` (see `downgradeTargetOf`).
 function downgradeTarget(migration: Migration): string {
+  return (migration.meta?.downgradeTarget as string | undefined) ?? "base";
+}
+
+// The revision offline mode starts from for `migration`: its one down revision, or the base.
+function offlineStart(migration: Migration): string {
   const parents = (migration.meta?.downRevisions as string[] | undefined) ?? [];
-  if (parents.length === 0) return "base";
-  if (parents.length === 1) return parents[0] as string;
-  return `${migration.id}-1`;
+  return parents.length === 1 ? (parents[0] as string) : "base";
 }
 
 /**
@@ -173,8 +175,8 @@ export function createAlembicRunner(options: AlembicRunnerOptions): NativeRunner
         return index === 0 ? parents.length <= 1 : parents.length === 1 && parents[0] === migrations[index - 1]?.id;
       });
       const ranges = isChain
-        ? [{ from: downgradeTarget(first), to: last.id }]
-        : migrations.map((migration) => ({ from: downgradeTarget(migration), to: migration.id }));
+        ? [{ from: offlineStart(first), to: last.id }]
+        : migrations.map((migration) => ({ from: offlineStart(migration), to: migration.id }));
       for (const range of ranges) {
         const args = ["upgrade", range.from === "base" ? range.to : `${range.from}:${range.to}`, "--sql"];
         const result = await runAlembic(tool, project, urlEnv, args, { url: context.url, env: context.env });
