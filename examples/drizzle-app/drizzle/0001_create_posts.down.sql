@@ -1,0 +1,2 @@
+-- Undoes 0001_create_posts.
+DROP TABLE "posts";
