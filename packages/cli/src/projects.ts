@@ -162,7 +162,12 @@ export function resolveTargets(workspace: Workspace, options: { allowPooledUrl: 
   const several = workspace.projects.length > 1;
   return workspace.projects.map(({ config, adapter }) => {
     try {
-      return { name: config.name, adapter, url: resolveProjectUrl(workspace, config, options) };
+      return {
+        name: config.name,
+        adapter,
+        url: resolveProjectUrl(workspace, config, options),
+        ...(options.allowPooledUrl ? { allowPooledUrl: true } : {}),
+      };
     } catch (error) {
       if (several && error instanceof MigrateError) {
         throw new MigrateError(error.code, `Project "${config.name}": ${error.message}`, {

@@ -3,3 +3,4 @@ export * from "./database.js";
 export * from "./project.js";
 export * from "./cli.js";
 export * from "./readme.js";
+export * from "./pgbouncer.js";

@@ -4,6 +4,7 @@ import {
   findLockHolder,
   isMigrateError,
   loadSqlParser,
+  probePooler,
   readProjectPlan,
   redact,
   type DatabaseSession,
@@ -66,14 +67,21 @@ async function checkProject(context: CommandContext, selected: SelectedProject):
   try {
     session = await connect(url.url, { source: url.source, applicationName: "polymigrate doctor" });
     add({ check: "connection", result: "ok", message: `PostgreSQL ${formatVersion(session.serverVersionNum)}` });
-    const backend = await session.client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-    const handshakePid = (session.client as unknown as { processID?: number }).processID;
-    if (handshakePid !== undefined && backend.rows[0]?.pid !== handshakePid) {
+    const probe = await probePooler(url.url, { client: session.client, source: url.source });
+    const evidence = probe.evidence.join("; ");
+    if (probe.verdict === "transaction-pooler") {
       add({
         check: "pooler",
         result: "problem",
-        message: `a proxy or pooler sits between migrate and the server (handshake pid ${handshakePid}, server pid ${backend.rows[0]?.pid})`,
-        fix: "Use the server's direct host and port in the URL, not the pooler's.",
+        message: `a transaction-mode pooler sits between migrate and the server (${evidence})`,
+        fix: `Set "${url.source}" to the server's direct host and port, not the pooler's.`,
+      });
+    } else if (probe.verdict === "session-pooler") {
+      add({
+        check: "pooler",
+        result: "warning",
+        message: `a session-mode pooler sits between migrate and the server (${evidence}); migrations work through it`,
+        fix: `Prefer the server's direct host and port in "${url.source}".`,
       });
     } else add({ check: "pooler", result: "ok", message: "direct connection (no pooler in the path)" });
     const holder = await findLockHolder(session);

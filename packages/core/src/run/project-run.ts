@@ -9,6 +9,7 @@ import type { IntegrityProblemKind, Plan } from "../model/plan.js";
 import type { MigrationReport, ProjectReport } from "../model/report.js";
 import { planRun } from "../plan/plan-run.js";
 import type { ResolvedUrl } from "../policy/direct-url-policy.js";
+import { decidePoolerPolicy, probePooler } from "../policy/pooler-probe.js";
 import { redact, redactValue } from "../policy/redact.js";
 import { loadSqlParser } from "../sql/statements.js";
 import type { SafetySettings } from "../execute/session-settings.js";
@@ -18,6 +19,8 @@ export interface ProjectTarget {
   name: string;
   adapter: StackAdapter;
   url: ResolvedUrl;
+  /** The loud override `--allow-pooled-url`: a transaction-mode pooler found at run time only warns. */
+  allowPooledUrl?: boolean;
 }
 
 /** Options shared by the project commands. */
@@ -127,7 +130,25 @@ async function runProject(
 }
 
 function isRefusal(code: string): boolean {
-  return ["INTEGRITY", "MIGRATIONS_INVALID", "ROLLBACK_UNAVAILABLE", "USAGE", "STACK_UNSUPPORTED"].includes(code);
+  return ["INTEGRITY", "URL_POOLED", "MIGRATIONS_INVALID", "ROLLBACK_UNAVAILABLE", "USAGE", "STACK_UNSUPPORTED"].includes(code);
+}
+
+// The pooler probe, for the commands that change the schema: after connecting, before the lock. A transaction-mode
+// pooler is refused (URL_POOLED) even when the URL looks direct; a session-mode one is allowed with a warning.
+async function checkPooler(target: ProjectTarget, session: DatabaseSession, report: ProjectReport, emit: EventSink): Promise<void> {
+  const probe = await probePooler(target.url.url, { client: session.client, source: target.url.source });
+  try {
+    const decision = decidePoolerPolicy(probe, {
+      url: target.url.url,
+      source: target.url.source,
+      ...(target.allowPooledUrl ? { allowPooledUrl: true } : {}),
+    });
+    report.policies.push(decision);
+    if (decision.decision === "warned") emit({ type: "notice", project: target.name, level: "warning", message: decision.message });
+  } catch (error) {
+    if (isMigrateError(error)) report.policies.push({ policy: "pooler-probe", decision: "refused", rule: probe.verdict, message: error.message });
+    throw error;
+  }
 }
 
 async function withLock<T>(
@@ -226,6 +247,7 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
     const { adapter } = target;
     // Read the files before taking the lock: a folder that cannot be read is refused without touching the database.
     await adapter.readMigrations();
+    await checkPooler(target, session, report, emit);
     await withLock(target, options, emit, async () => {
       await adapter.history.ensure(session.client);
       const { plan } = await readProjectPlan(adapter, session);
@@ -275,6 +297,7 @@ export function resolveProject(
 ): Promise<ProjectReport> {
   return runProject(target, options, async (session, report, emit) => {
     const { adapter } = target;
+    await checkPooler(target, session, report, emit);
     await withLock(target, options, emit, async () => {
       await adapter.history.ensure(session.client);
       const { plan } = await readProjectPlan(adapter, session);
@@ -349,6 +372,7 @@ export function downProject(
 ): Promise<ProjectReport> {
   return runProject(target, options, async (session, report, emit) => {
     const { adapter } = target;
+    await checkPooler(target, session, report, emit);
     await withLock(target, options, emit, async () => {
       const { plan } = await readProjectPlan(adapter, session);
       report.problems = plan.problems;
