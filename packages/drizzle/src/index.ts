@@ -48,8 +48,6 @@ export function createDrizzleAdapterFromConfig(
     async reviewPlan(plan, db) {
       return reviewDrizzlePlan(plan, await readLastCreatedAt(db, location), config.out, historyTable);
     },
-    describeFailedFix: (id) =>
-      `Drizzle records no failed state: undo what "${id}" changed by hand, then run "migrate up" again.`,
   };
 }
 

@@ -86,6 +86,17 @@ describe("migrate and drizzle-kit agree on what is applied", () => {
   });
 });
 
+describe("concurrent runs", () => {
+  it("three concurrent migrate up apply each migration exactly once", async () => {
+    await generateThreeMigrations(project, BACKFILL);
+    const db = await database();
+    const runs = await Promise.all([cli(["up"], db), cli(["up"], db), cli(["up"], db)]);
+    expect(runs.map((run) => run.exitCode)).toEqual([0, 0, 0]);
+    expect(runs.map((run) => (run.stdout.match(/✓ \S+ {2}applied/g) ?? []).length).reduce((a, b) => a + b, 0)).toBe(3);
+    expect(await rows(db)).toHaveLength(3);
+  });
+});
+
 describe("each migration in its own transaction", () => {
   it("a failing third migration leaves the first two applied and recorded, names the statement and file:line, exits 1", async () => {
     const tags = await generateThreeMigrations(
