@@ -36,7 +36,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "plan" | "history" | "doctor";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -104,6 +104,15 @@ export const COMMANDS: CommandSpec[] = [
       "lock-wait": LOCK_WAIT,
     },
     examples: ["migrate resolve --rolled-back 20240101120000_add_users", "migrate resolve --applied 0003_backfill"],
+  },
+  {
+    name: "verify",
+    usage: "migrate verify [options]",
+    summary: "Check that every down undoes its up, on a throwaway database",
+    description:
+      "Creates a throwaway database on the target's server, applies every migration, then from the newest down: runs its down and compares the catalog with the schema before it, runs its up again and compares with the schema after it. Reports each mismatch (tables, columns, constraints, indexes, enums, sequences, views) and exits 1 on any. The target database is not touched.",
+    options: {},
+    examples: ["migrate verify", "migrate verify --project web --json"],
   },
   {
     name: "plan",

@@ -12,6 +12,7 @@ import { resolveCommand } from "./commands/resolve.js";
 import { exitCodeOf } from "./commands/run-projects.js";
 import { statusCommand } from "./commands/status.js";
 import { upCommand } from "./commands/up.js";
+import { verifyCommand } from "./commands/verify.js";
 import { createOutput, type Streams } from "./output.js";
 import { loadWorkspace, resolveTargets } from "./projects.js";
 import { createProgressRenderer } from "./render/human.js";
@@ -28,6 +29,7 @@ const COMMANDS = {
   down: downCommand,
   create: createCommand,
   resolve: resolveCommand,
+  verify: verifyCommand,
   plan: planCommand,
   history: historyCommand,
   doctor: doctorCommand,

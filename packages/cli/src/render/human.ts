@@ -198,3 +198,20 @@ export function renderHistory(report: RunReport, output: Output): void {
     for (const line of lines) output.out(`  ${line}`);
   }
 }
+
+/** Renders `verify`: each migration's round trip, and every difference found. */
+export function renderVerify(report: RunReport, output: Output): void {
+  for (const project of report.projects) {
+    output.out(`${project.project} (${project.stack}): round trip on a throwaway database`);
+    if (project.error) output.err(`  error: ${project.error.message}`);
+    const steps = project.verification ?? [];
+    if (steps.length === 0 && !project.error) output.out("  no migrations to verify");
+    for (const step of steps) {
+      const mark = step.result === "verified" ? "✓" : step.result === "not-reversible" ? "-" : "✗";
+      const write = step.result === "verified" || step.result === "not-reversible" ? output.out : output.err;
+      write(`  ${mark} ${step.id}  ${step.result === "verified" ? "down and up agree with the schema" : step.message ?? step.result}`);
+      for (const line of step.downDifferences) write(`      after down, compared with before the migration: ${line}`);
+      for (const line of step.upDifferences) write(`      after up again, compared with after the migration: ${line}`);
+    }
+  }
+}

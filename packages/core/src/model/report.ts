@@ -87,6 +87,15 @@ export interface ProjectReport {
   migrations: MigrationReport[];
   status?: StatusEntry[];
   history?: HistoryRow[];
+  /** `verify`: the round trip of each migration, newest first. */
+  verification?: Array<{
+    id: string;
+    name: string;
+    result: "verified" | "mismatch" | "not-reversible" | "failed";
+    downDifferences: string[];
+    upDifferences: string[];
+    message?: string;
+  }>;
   /** How long this run waited for another run's migration lock, when it had to. */
   lockWaitedMs?: number;
   /** What `create` wrote. */
@@ -97,7 +106,7 @@ export interface ProjectReport {
 }
 
 /** The commands that produce a report. */
-export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "doctor";
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor";
 
 /** One typed report per run. */
 export interface RunReport {

@@ -155,6 +155,7 @@ async function withLock<T>(
   target: ProjectTarget,
   options: ProjectCommandOptions,
   emit: EventSink,
+  report: ProjectReport,
   work: () => Promise<T>,
 ): Promise<T> {
   const lock = await acquireMigrationLock(target.url.url, {
@@ -164,6 +165,7 @@ async function withLock<T>(
       emit({ type: "lock-waiting", project: target.name, ...(holder ? { holder: describeLockHolder(holder) } : {}) }),
   });
   emit({ type: "lock-acquired", project: target.name, waitedMs: lock.waitedMs });
+  if (lock.hasWaited) report.lockWaitedMs = lock.waitedMs;
   try {
     return await work();
   } finally {
@@ -248,7 +250,7 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
     // Read the files before taking the lock: a folder that cannot be read is refused without touching the database.
     await adapter.readMigrations();
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, async () => {
+    await withLock(target, options, emit, report, async () => {
       await adapter.history.ensure(session.client);
       const { plan } = await readProjectPlan(adapter, session);
       report.problems = plan.problems;
@@ -298,7 +300,7 @@ export function resolveProject(
   return runProject(target, options, async (session, report, emit) => {
     const { adapter } = target;
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, async () => {
+    await withLock(target, options, emit, report, async () => {
       await adapter.history.ensure(session.client);
       const { plan } = await readProjectPlan(adapter, session);
       const entry = plan.entries.find((candidate) => candidate.id === selection.id);
@@ -373,7 +375,7 @@ export function downProject(
   return runProject(target, options, async (session, report, emit) => {
     const { adapter } = target;
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, async () => {
+    await withLock(target, options, emit, report, async () => {
       const { plan } = await readProjectPlan(adapter, session);
       report.problems = plan.problems;
       const range = selectRollback(plan, selection);
