@@ -124,6 +124,30 @@ describe("each migration in its own transaction", () => {
     ]);
     expectNoPassword(up, status);
   });
+
+  it("runs a migration whose statement cannot run in a transaction outside one, where drizzle-kit migrate fails", async () => {
+    const tags = await generateThreeMigrations(project, 'CREATE INDEX CONCURRENTLY "users_role_idx" ON "users" ("role");\n');
+    const theirs = await database();
+    const kit = await runDrizzleKit(["migrate"], project.dir, theirs.urlWithPassword(PASSWORD));
+    // drizzle-kit runs the whole run in one transaction: it fails (without saying why) and applies nothing.
+    expect(kit.exitCode).not.toBe(0);
+    expect(await listTables(theirs)).toEqual([]);
+
+    const ours = await database();
+    const up = await cli(["up", "--json"], ours);
+    expect(up.exitCode, up.stderr).toBe(0);
+    const [only] = JSON.parse(up.stdout).projects;
+    expect(only.migrations.map((migration: { id: string; transactional: boolean }) => `${migration.id}:${migration.transactional}`)).toEqual([
+      `${tags[0]}:true`,
+      `${tags[1]}:true`,
+      `${tags[2]}:false`,
+    ]);
+    expect(await ours.query("SELECT indexname FROM pg_indexes WHERE indexname = 'users_role_idx'")).toHaveLength(1);
+    // drizzle-kit then agrees that everything is applied.
+    const after = await runDrizzleKit(["migrate"], project.dir, ours.urlWithPassword(PASSWORD));
+    expect(after.exitCode, after.all).toBe(0);
+    expect(await rows(ours)).toHaveLength(3);
+  });
 });
 
 describe("the configuration's migrations table and schema", () => {
