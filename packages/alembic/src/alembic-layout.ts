@@ -233,7 +233,14 @@ export function readRevisionGraph(project: AlembicProject): RevisionGraph {
       const file = join(folder, name);
       if (!statSync(file).isFile()) continue;
       const parsed = parseRevisionFile(file, readFileSync(file, "utf8"));
-      if (!parsed) continue;
+      if (!parsed) {
+        // Alembic refuses such a file too ("Could not determine revision id from filename").
+        throw new MigrateError(
+          "MIGRATIONS_INVALID",
+          `"${file}" is in the versions folder but declares no "revision". Add revision = "<id>" (and down_revision), or move the file out of "${folder}".`,
+          { details: { file } },
+        );
+      }
       const other = byId.get(parsed.revision);
       if (other) {
         throw new MigrateError(

@@ -1,6 +1,6 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCli, type CliResult, type TestDatabase } from "@polymigrate/testing";
 
@@ -49,6 +49,7 @@ export function copyExample(): AlembicTestProject {
     dir,
     write(path, content) {
       const file = join(dir, path);
+      mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, content);
       return file;
     },
