@@ -4,3 +4,4 @@ export * from "./project.js";
 export * from "./cli.js";
 export * from "./readme.js";
 export * from "./pgbouncer.js";
+export * from "./contract.js";

@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createTestDatabase, listTables, type TestDatabase } from "./database.js";
+import { runCli, type CliResult } from "./cli.js";
+import type { TestProject } from "./project.js";
+
+/** One migration of a contract fixture, in plain SQL: each stack writes it in its own layout. */
+export interface ContractMigration {
+  /** A short name in snake_case; the stack adds its own ordering prefix. */
+  name: string;
+  up: string;
+  down: string;
+}
+
+/** How a stack writes the contract's migrations in its own layout. */
+export interface ContractFixture {
+  stack: string;
+  /** A project (with its configuration, if the stack needs one) holding `migrations` in order. */
+  createProject(migrations: ContractMigration[]): TestProject | Promise<TestProject>;
+  /** Adds one more migration after the existing ones (for `create`-free fixtures). */
+  addMigration(project: TestProject, migration: ContractMigration, position: number): void | Promise<void>;
+  /** The file of the migration at `position` (0-based), relative to the project. */
+  migrationFile(project: TestProject, position: number): string;
+  /** Whether the stack records a checksum, so that a changed applied file can be detected. */
+  hasChecksums: boolean;
+  /** Extra environment for the CLI (e.g. a Python path). */
+  env?: Record<string, string>;
+  /** A per-test timeout for stacks whose tools start slowly. */
+  timeoutMs?: number;
+}
+
+const MIGRATIONS: ContractMigration[] = [
+  { name: "create_accounts", up: "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL);", down: "DROP TABLE accounts;" },
+  { name: "create_orders", up: "CREATE TABLE orders (id int PRIMARY KEY, account_id int REFERENCES accounts (id));", down: "DROP TABLE orders;" },
+  { name: "index_orders", up: "CREATE INDEX orders_account_idx ON orders (account_id);", down: "DROP INDEX orders_account_idx;" },
+];
+
+/**
+ * The contract every adapter passes, against the real server and the stack's real files: up, status and down agree
+ * with the catalog; N concurrent runs apply each migration exactly once; a failing migration stops the run and keeps
+ * the earlier ones; a changed applied file is refused (for stacks that keep checksums).
+ */
+export function describeAdapterContract(fixture: ContractFixture): void {
+  describe(`the ${fixture.stack} adapter's contract`, () => {
+    let database: TestDatabase;
+    let project: TestProject;
+    const timeout = fixture.timeoutMs ?? 60_000;
+
+    beforeEach(async () => {
+      database = await createTestDatabase(`pm_contract_${fixture.stack}`);
+      project = await fixture.createProject(MIGRATIONS);
+    });
+    afterEach(async () => {
+      project.remove();
+      await database.drop();
+    });
+
+    const migrate = (args: string[]): Promise<CliResult> =>
+      runCli(args, { cwd: project.dir, env: { DIRECT_URL: database.urlWithPassword("contract-pw"), ...fixture.env }, timeoutMs: timeout });
+    const states = async () => {
+      const result = await migrate(["status", "--json"]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout).projects[0].status as Array<{ state: string }>).map((entry) => entry.state);
+    };
+
+    it("applies, reports and undoes migrations, in agreement with the catalog", async () => {
+      expect(await states()).toEqual(["pending", "pending", "pending"]);
+      const up = await migrate(["up"]);
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect(await listTables(database)).toEqual(expect.arrayContaining(["accounts", "orders"]));
+      expect(await states()).toEqual(["applied", "applied", "applied"]);
+      const down = await migrate(["down", "--steps", "2"]);
+      expect(down.exitCode, down.stderr).toBe(0);
+      expect(await listTables(database)).not.toContain("orders");
+      expect(await states()).toEqual(["applied", "pending", "pending"]);
+      for (const result of [up, down]) expect(result.stdout + result.stderr).not.toContain("contract-pw");
+    }, timeout * 4);
+
+    it("applies each migration exactly once when five runs start together", async () => {
+      const runs = await Promise.all(Array.from({ length: 5 }, () => migrate(["up", "--json"])));
+      const applied: string[] = [];
+      for (const run of runs) {
+        expect(run.exitCode, run.stderr).toBe(0);
+        const report = JSON.parse(run.stdout).projects[0];
+        applied.push(...report.migrations.filter((m: { outcome: string }) => m.outcome === "applied").map((m: { id: string }) => m.id));
+      }
+      expect(applied).toHaveLength(3);
+      expect(new Set(applied).size).toBe(3);
+      expect(await states()).toEqual(["applied", "applied", "applied"]);
+    }, timeout * 4);
+
+    it("stops at a failing migration, keeps the earlier ones and says where it failed", async () => {
+      await fixture.addMigration(project, { name: "broken", up: "ALTER TABLE nowhere ADD COLUMN x int;", down: "SELECT 1;" }, 3);
+      const result = await migrate(["up", "--json"]);
+      expect(result.exitCode).toBe(1);
+      const report = JSON.parse(result.stdout).projects[0];
+      expect(report.migrations.map((m: { outcome: string }) => m.outcome)).toEqual(["applied", "applied", "applied", "failed"]);
+      const failed = report.migrations[3];
+      expect(failed.error.message).toContain('relation "nowhere" does not exist');
+      expect(failed.error.file).toContain(fixture.migrationFile(project, 3));
+      expect(await listTables(database)).toEqual(expect.arrayContaining(["accounts", "orders"]));
+    }, timeout * 4);
+
+    it("refuses to go on when an applied migration's file changed", async () => {
+      expect((await migrate(["up"])).exitCode).toBe(0);
+      await fixture.addMigration(project, { name: "more", up: "CREATE TABLE more (id int);", down: "DROP TABLE more;" }, 3);
+      if (fixture.hasChecksums) {
+        const file = fixture.migrationFile(project, 1);
+        project.write(file, "CREATE TABLE orders (id bigint PRIMARY KEY);\n");
+        const changed = await migrate(["up"]);
+        expect(changed.exitCode).toBe(2);
+        expect(changed.stderr).toMatch(/was changed after it was applied/);
+        expect(await listTables(database)).not.toContain("more");
+      }
+    }, timeout * 4);
+  });
+}
