@@ -36,7 +36,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "lint";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -64,6 +64,7 @@ export const COMMANDS: CommandSpec[] = [
         description: "Apply despite these integrity problems: changed, missing, out-of-order (comma-separated)",
       },
       ...SAFETY_OPTIONS,
+      "allow-unsafe": { type: "boolean", description: "Apply even when the safety lint finds errors in the pending migrations (loud)" },
     },
     examples: ["migrate up", "migrate up --project api --lock-wait 30s"],
   },
@@ -115,6 +116,17 @@ export const COMMANDS: CommandSpec[] = [
     examples: ["migrate verify", "migrate verify --project web --json"],
   },
   {
+    name: "lint",
+    usage: "migrate lint [options]",
+    summary: "Check the pending migrations for locks and rewrites that hurt a live database",
+    description:
+      "Runs Squawk and Polymigrate's own rules on the SQL of each project's pending migrations (Alembic's through its offline SQL) and prints each finding at its file and line. Knows the run: a lock on a table created earlier in the same run, or on an empty table, is harmless. Without a database URL (or with --all), lints every migration on disk from the files alone, each as if the ones before it were applied. Exits 1 when it finds an error.",
+    options: {
+      all: { type: "boolean", description: "Lint every migration on disk, not just the pending ones" },
+    },
+    examples: ["migrate lint", "migrate lint --all --json", "migrate lint --project api"],
+  },
+  {
     name: "plan",
     usage: "migrate plan [options]",
     summary: 'Print the SQL that "up" would run',
@@ -159,6 +171,10 @@ export interface ParsedArgs {
   steps?: number;
   to?: string;
   empty: boolean;
+  /** `up`: apply despite lint errors. */
+  allowUnsafe?: boolean;
+  /** `lint`: every migration on disk. */
+  all?: boolean;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   retries?: number;
@@ -244,6 +260,8 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     allowPooledUrl: values["allow-pooled-url"] === true,
     empty: values.empty === true,
   };
+  if (values["allow-unsafe"] === true) result.allowUnsafe = true;
+  if (values.all === true) result.all = true;
   for (const key of ["project", "config", "cwd", "to"] as const) {
     const value = values[key];
     if (typeof value === "string") result[key] = value;

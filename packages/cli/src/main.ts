@@ -7,6 +7,7 @@ import type { CommandContext } from "./commands/context.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { downCommand } from "./commands/down.js";
 import { historyCommand } from "./commands/history.js";
+import { lintCommand } from "./commands/lint.js";
 import { planCommand } from "./commands/plan.js";
 import { resolveCommand } from "./commands/resolve.js";
 import { exitCodeOf } from "./commands/run-projects.js";
@@ -32,6 +33,7 @@ const COMMANDS = {
   verify: verifyCommand,
   plan: planCommand,
   history: historyCommand,
+  lint: lintCommand,
   doctor: doctorCommand,
 } as const;
 

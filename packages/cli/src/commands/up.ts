@@ -3,6 +3,7 @@ import { renderRunSummary } from "../render/human.js";
 import type { CommandContext } from "./context.js";
 import { runEachProject } from "./run-projects.js";
 import { projectSafety } from "../safety.js";
+import { projectLintSettings } from "./lint.js";
 
 /** `migrate up` (alias `deploy`): applies pending migrations, project after project. */
 export async function upCommand(context: CommandContext) {
@@ -12,6 +13,7 @@ export async function upCommand(context: CommandContext) {
       emit: context.emit,
       safety: projectSafety(context.workspace, target.name, context.args),
       allow: args.allow,
+      lint: { ...projectLintSettings(context.workspace, target.name), ...(args.allowUnsafe ? { allowUnsafe: true } : {}) },
       ...(args.to === undefined ? {} : { to: args.to }),
       ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }),
     }),

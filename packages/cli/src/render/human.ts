@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import type {
   IntegrityProblem,
+  LintFinding,
   MigrateEvent,
   MigrationReport,
   ProjectReport,
@@ -89,6 +90,13 @@ function renderProblems(problems: IntegrityProblem[]): string[] {
 
 function summary(report: ProjectReport, command: RunReport["command"], cwd: string): string[] {
   const lines: string[] = [];
+  if (report.error?.code === "UNSAFE_MIGRATION" && report.findings) {
+    return [
+      "  refused: the safety lint found errors in the pending migrations; nothing was applied.",
+      ...renderFindings(report.findings.filter((finding) => finding.level === "error"), cwd),
+      '  Make them safe, silence one with "-- polymigrate:allow <rule>" on the line before its statement, or run "migrate up --allow-unsafe".',
+    ];
+  }
   if (report.error) {
     lines.push(`  ${report.outcome === "refused" ? "refused" : "error"}: ${report.error.message.split("\n").join("\n  ")}`);
     return lines;
@@ -213,5 +221,41 @@ export function renderVerify(report: RunReport, output: Output): void {
       for (const line of step.downDifferences) write(`      after down, compared with before the migration: ${line}`);
       for (const line of step.upDifferences) write(`      after up again, compared with after the migration: ${line}`);
     }
+  }
+}
+
+function findingPlace(finding: LintFinding, cwd: string): string {
+  const place = `${where(finding.file, finding.line, cwd)}${finding.column && !finding.renderedLine ? `:${finding.column}` : ""}`;
+  return finding.renderedLine ? `${place} (line ${finding.renderedLine} of its SQL)` : place;
+}
+
+/** The lines of lint findings that count (suppressed ones are left out), each at its file:line. */
+export function renderFindings(findings: LintFinding[], cwd: string): string[] {
+  const lines: string[] = [];
+  for (const finding of findings) {
+    if (finding.suppressed) continue;
+    lines.push(`  ${finding.level === "error" ? "✗ error  " : "! warning"}  ${findingPlace(finding, cwd)}  ${finding.rule}`);
+    lines.push(`      ${finding.message}`);
+    if (finding.statement) lines.push(`      statement: ${finding.statement}`);
+    if (finding.help) lines.push(`      help: ${finding.help}`);
+  }
+  return lines;
+}
+
+/** Renders `lint`: each project's findings at their file:line, and what was judged harmless. */
+export function renderLint(report: RunReport, output: Output, cwd: string): void {
+  for (const project of report.projects) {
+    const lint = project.lint;
+    const what = lint ? (lint.scope === "pending" ? `${lint.migrations} pending migration(s)` : `all ${lint.migrations} migration(s) on disk, from the files alone`) : "";
+    output.out(`${project.project} (${project.stack})${lint ? `: ${what}` : ""}`);
+    if (project.error) {
+      output.err(`  error: ${project.error.message}`);
+      continue;
+    }
+    if (!lint) continue;
+    if (lint.squawk === "missing") output.out("  Squawk is not installed for this platform: only Polymigrate's own rules ran.");
+    for (const line of renderFindings(project.findings ?? [], cwd)) output.out(line);
+    const harmless = lint.suppressed > 0 ? `; ${lint.suppressed} more judged harmless by the run's context (see --json)` : "";
+    output.out(`  ${lint.errors} error(s), ${lint.warnings} warning(s)${harmless}`);
   }
 }

@@ -1,4 +1,5 @@
 import type { StackName } from "../model/adapter.js";
+import type { LintSettings } from "../lint/lint-finding.js";
 import { MigrateError } from "../model/errors.js";
 
 /** The stacks a configuration may name. */
@@ -27,6 +28,8 @@ export interface ProjectConfig {
   statementTimeout?: string | number;
   /** How many times a migration that hit lock_timeout is retried, over the configuration's. */
   retries?: number;
+  /** This project's safety lint: rules to disable (`disable: ["prefer-robust-stmts"]`), Squawk rules to include. */
+  lint?: LintSettings;
 }
 
 /** A `migrate.config.*` file. */
@@ -40,6 +43,8 @@ export interface MigrateConfig {
   statementTimeout?: string | number;
   /** How many times a migration that hit lock_timeout is retried; default 3. */
   retries?: number;
+  /** The safety lint of every project (each project's `lint` adds to it). */
+  lint?: LintSettings;
 }
 
 /**

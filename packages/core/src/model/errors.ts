@@ -18,7 +18,9 @@ export type MigrateErrorCode =
   | "ROLLBACK_UNAVAILABLE"
   | "CREATE_FAILED"
   | "CHILD_PROCESS_FAILED"
-  | "TOOL_UNAVAILABLE";
+  | "TOOL_UNAVAILABLE"
+  /** The safety lint found errors in the migrations `up` was about to apply. */
+  | "UNSAFE_MIGRATION";
 
 /** Codes that mean "refused before any work started": bad usage, configuration or a policy (exit code 2). */
 export const REFUSAL_CODES: ReadonlySet<MigrateErrorCode> = new Set<MigrateErrorCode>([
@@ -34,6 +36,7 @@ export const REFUSAL_CODES: ReadonlySet<MigrateErrorCode> = new Set<MigrateError
   "INTEGRITY",
   "MIGRATIONS_INVALID",
   "ROLLBACK_UNAVAILABLE",
+  "UNSAFE_MIGRATION",
 ]);
 
 /** Options of {@link MigrateError}: structured details and the underlying cause. */

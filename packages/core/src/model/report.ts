@@ -1,5 +1,6 @@
 import type { MigrationState, IntegrityProblem } from "./plan.js";
 import type { CreateMigrationResult, StackName } from "./adapter.js";
+import type { LintFinding } from "../lint/lint-finding.js";
 
 /** What happened to one migration in a run. */
 export type MigrationOutcome = "applied" | "failed" | "skipped" | "pending" | "rolled-back";
@@ -101,12 +102,29 @@ export interface ProjectReport {
   /** What `create` wrote. */
   created?: CreateMigrationResult;
   problems: IntegrityProblem[];
+  /** The safety lint's findings (`lint`, and `up` before it applies), suppressed ones included and marked. */
+  findings?: LintFinding[];
+  /** How the safety lint ran. */
+  lint?: LintSummary;
   error?: { code: string; message: string; details?: Record<string, unknown> };
   durationMs: number;
 }
 
+/** How the safety lint ran for a project. */
+export interface LintSummary {
+  /** `pending`: the pending migrations, against the database; `all`: every migration on disk, from the files alone. */
+  scope: "pending" | "all";
+  /** How many migrations were linted. */
+  migrations: number;
+  /** Whether Squawk ran, or was missing for this platform (then only our own rules ran). */
+  squawk: "ran" | "missing";
+  errors: number;
+  warnings: number;
+  suppressed: number;
+}
+
 /** The commands that produce a report. */
-export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor";
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint";
 
 /** One typed report per run. */
 export interface RunReport {

@@ -13,6 +13,7 @@ import { decidePoolerPolicy, probePooler } from "../policy/pooler-probe.js";
 import { redact, redactValue } from "../policy/redact.js";
 import { loadSqlParser } from "../sql/statements.js";
 import type { SafetySettings } from "../execute/session-settings.js";
+import { checkPendingSafety, type UpLintSettings } from "../lint/lint-pending.js";
 
 /** One project, ready to run: its adapter and the URL the direct-URL policy accepted. */
 export interface ProjectTarget {
@@ -34,6 +35,8 @@ export interface ProjectCommandOptions {
   to?: string;
   /** lock_timeout, statement_timeout and retries of each migration's session (`up`, `down`). */
   safety?: SafetySettings;
+  /** `up` only: lint the pending migrations first and refuse errors, unless `allowUnsafe`. Absent: no lint. */
+  lint?: UpLintSettings;
 }
 
 /** What `resolve` records. */
@@ -130,7 +133,7 @@ async function runProject(
 }
 
 function isRefusal(code: string): boolean {
-  return ["INTEGRITY", "URL_POOLED", "MIGRATIONS_INVALID", "ROLLBACK_UNAVAILABLE", "USAGE", "STACK_UNSUPPORTED"].includes(code);
+  return ["INTEGRITY", "URL_POOLED", "MIGRATIONS_INVALID", "ROLLBACK_UNAVAILABLE", "USAGE", "STACK_UNSUPPORTED", "UNSAFE_MIGRATION"].includes(code);
 }
 
 // The pooler probe, for the commands that change the schema: after connecting, before the lock. A transaction-mode
@@ -259,6 +262,20 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
       if (pending.length === 0) {
         emit({ type: "notice", project: target.name, level: "info", message: "Nothing to apply: the database is up to date." });
         return;
+      }
+      if (options.lint) {
+        const linted = await checkPendingSafety(adapter, session, plan, pending, {
+          settings: options.lint,
+          project: target.name,
+          url: target.url.url,
+          emit,
+          onFindings: (findings, summary) => {
+            report.findings = findings;
+            report.lint = summary;
+          },
+        });
+        report.findings = linted.findings;
+        report.lint = linted.summary;
       }
       report.migrations = adapter.native
         ? await adapter.native.up(pending, { url: target.url.url, env: {}, emit, project: target.name })

@@ -1,0 +1,60 @@
+/** How serious a lint finding is: errors stop `migrate up` (unless `--allow-unsafe`) and fail `migrate lint`. */
+export type LintLevel = "error" | "warning";
+
+/** One problem the safety lint found, placed in the user's own file. */
+export interface LintFinding {
+  /** The rule's name: Squawk's (`require-concurrent-index-creation`) or ours (`mixed-transaction`). */
+  rule: string;
+  /** Who found it. */
+  source: "squawk" | "polymigrate";
+  level: LintLevel;
+  message: string;
+  /** What to do instead, when the rule says. */
+  help?: string;
+  /** The migration's id. */
+  migration: string;
+  /** The user's file: the .sql file, or the revision file for stacks whose migrations are code (Alembic). */
+  file: string;
+  /** 1-based line in `file`. For rendered SQL, the line of the revision's `upgrade` function. */
+  line: number;
+  /** 1-based column, when known. */
+  column?: number;
+  /** For SQL rendered from code (Alembic's offline SQL): the 1-based line within the rendered SQL. */
+  renderedLine?: number;
+  /** The first line of the statement concerned. */
+  statement?: string;
+  /** Why the finding does not count, when context shows it is harmless (kept in the report for transparency). */
+  suppressed?: string;
+}
+
+/** One migration handed to the lint. */
+export interface LintMigration {
+  id: string;
+  /** The user's file the findings point at. */
+  file: string;
+  /** The SQL `up` runs. */
+  sql: string;
+  /** The 1-based line of `file` where `sql` starts (when `sql` is a section of the file); default 1. */
+  firstLine?: number;
+  /**
+   * Set for SQL rendered from code (Alembic): every finding points at this line of `file` (the revision's `upgrade`),
+   * and keeps its line in the rendered SQL as `renderedLine`.
+   */
+  anchorLine?: number;
+  /** The migration's own transaction choice; `undefined` lets the statements decide, as the runner does. */
+  transactional?: boolean;
+  /** Whether the stack runs the migration in a transaction it opens itself (Alembic), whatever the statements say. */
+  isWrappedByStack?: boolean;
+}
+
+/** A project's lint settings (`lint: { ... }` in the configuration). */
+export interface LintSettings {
+  /** Rules (Squawk's or ours) whose findings are dropped. */
+  disable?: string[];
+  /**
+   * Squawk rules that are off by default and should run: its opt-in rules, and its timeout rules
+   * (`require-timeout-settings`), which are off by default because the runner sets lock_timeout and statement_timeout
+   * itself.
+   */
+  include?: string[];
+}

@@ -1,0 +1,101 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadSqlParser } from "../sql/statements.js";
+import type { LintMigration } from "./lint-finding.js";
+import { activeFindings, hasLintErrors, lintMigrations } from "./lint-migrations.js";
+import { findSquawkBinary } from "./squawk.js";
+
+beforeAll(() => loadSqlParser());
+
+function migration(id: string, sql: string, extra: Partial<LintMigration> = {}): LintMigration {
+  return { id, file: `/project/migrations/${id}.sql`, sql, ...extra };
+}
+
+function rules(findings: { rule: string; suppressed?: string }[]): string[] {
+  return activeFindings(findings as never).map((finding) => (finding as { rule: string }).rule);
+}
+
+describe("lintMigrations with Squawk", () => {
+  it("finds Squawk's blocking rules as errors, placed on the user's line", async () => {
+    expect(findSquawkBinary()).toBeDefined();
+    const { findings, squawk } = await lintMigrations([
+      migration("0002_index", "-- an index\n\nCREATE INDEX users_email_idx ON users (email);\n"),
+    ]);
+    expect(squawk).toBe("ran");
+    const finding = findings.find((candidate) => candidate.rule === "require-concurrent-index-creation");
+    expect(finding).toMatchObject({ level: "error", line: 3, column: 1, file: "/project/migrations/0002_index.sql", source: "squawk" });
+    expect(finding?.statement).toBe("CREATE INDEX users_email_idx ON users (email)");
+    expect(hasLintErrors(findings)).toBe(true);
+  });
+
+  it("adds the SQL's first line in its file when the SQL is a section of the file", async () => {
+    const { findings } = await lintMigrations([migration("0002", "ALTER TABLE users ALTER COLUMN age TYPE bigint;\n", { firstLine: 10 })]);
+    expect(findings.find((finding) => finding.rule === "changing-column-type")?.line).toBe(10);
+  });
+
+  it("leaves Squawk's timeout rules out by default, and runs them when included", async () => {
+    const sql = "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);\n";
+    const plain = await lintMigrations([migration("0001", sql)]);
+    expect(plain.findings.map((finding) => finding.rule)).not.toContain("require-lock-timeout");
+    const included = await lintMigrations([migration("0001", sql)], { include: ["require-timeout-settings"] });
+    expect(included.findings.map((finding) => finding.rule)).toContain("require-lock-timeout");
+  });
+
+  it("suppresses a blocking finding on a table created earlier in the run, not on an existing table", async () => {
+    const run = [
+      migration("0001_create", "CREATE TABLE posts (id bigint PRIMARY KEY, author_id bigint);\n"),
+      migration("0002_index", "CREATE INDEX posts_author_idx ON posts (author_id);\nCREATE INDEX users_email_idx ON users (email);\n"),
+    ];
+    const { findings } = await lintMigrations(run);
+    const indexFindings = findings.filter((finding) => finding.rule === "require-concurrent-index-creation");
+    expect(indexFindings).toHaveLength(2);
+    expect(indexFindings[0]).toMatchObject({ line: 1, suppressed: expect.stringContaining('"posts" is created by "0001_create"') });
+    expect(indexFindings[1]).toMatchObject({ line: 2 });
+    expect(indexFindings[1]?.suppressed).toBeUndefined();
+
+    // Judged migration by migration (all migrations on disk), the table of an earlier migration already exists.
+    const alone = await lintMigrations(run, { scope: "migration" });
+    expect(alone.findings.filter((finding) => finding.rule === "require-concurrent-index-creation" && !finding.suppressed)).toHaveLength(2);
+  });
+
+  it("suppresses a blocking finding on a table the server says is empty", async () => {
+    const { findings } = await lintMigrations([migration("0002", "ALTER TABLE users ADD COLUMN age bigint NOT NULL;\n")], {
+      isTableEmpty: async (table) => table.name === "users",
+    });
+    expect(findings.find((finding) => finding.rule === "adding-required-field")?.suppressed).toContain("no rows");
+  });
+
+  it("drops findings silenced by a comment on the line before the statement, and of disabled rules", async () => {
+    const sql = "-- polymigrate:allow require-concurrent-index-creation\nCREATE INDEX i ON users (email);\nALTER TABLE users ALTER COLUMN age TYPE bigint;\n";
+    const { findings } = await lintMigrations([migration("0002", sql)], { disable: ["changing-column-type"] });
+    expect(rules(findings)).not.toContain("require-concurrent-index-creation");
+    expect(rules(findings)).not.toContain("changing-column-type");
+    const squawkIgnore = await lintMigrations([migration("0002", "-- squawk-ignore require-concurrent-index-creation\nCREATE INDEX i ON users (email);\n")]);
+    expect(rules(squawkIgnore.findings)).not.toContain("require-concurrent-index-creation");
+  });
+
+  it("tells Squawk whether the runner wraps the file in a transaction", async () => {
+    // In a transaction, Squawk does not ask for IF NOT EXISTS robustness of a transactional file as it would outside.
+    const { findings } = await lintMigrations([migration("0001", "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);\n")]);
+    expect(rules(findings)).not.toContain("ban-concurrent-index-creation-in-transaction");
+  });
+
+  it("runs our own rules alone, with a notice, when Squawk's binary is missing", async () => {
+    const result = await lintMigrations([migration("0001", "CREATE INDEX i ON users (email);\nCREATE INDEX CONCURRENTLY j ON users (name);\n")], {
+      env: { POLYMIGRATE_SQUAWK: "none" },
+    });
+    expect(result.squawk).toBe("missing");
+    expect(result.notices[0]).toContain("only Polymigrate's own lint rules ran");
+    expect(result.findings.map((finding) => finding.rule)).toEqual(["mixed-transaction"]);
+  });
+
+  it("points findings in rendered SQL at the revision file, keeping the rendered line", async () => {
+    const { findings } = await lintMigrations([
+      { id: "abc123", file: "/project/versions/abc123_index.py", sql: "-- Running upgrade  -> abc123\n\nCREATE INDEX i ON users (email);\n", anchorLine: 20, isWrappedByStack: true },
+    ]);
+    expect(findings.find((finding) => finding.rule === "require-concurrent-index-creation")).toMatchObject({
+      file: "/project/versions/abc123_index.py",
+      line: 20,
+      renderedLine: 3,
+    });
+  });
+});

@@ -1,0 +1,249 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { SqlStatement } from "../sql/statements.js";
+import type { LintFinding, LintLevel, LintMigration, LintSettings } from "./lint-finding.js";
+import {
+  checkDroppedColumns,
+  checkMixedTransaction,
+  findCreatedTables,
+  findEarlierCreation,
+  parseMigrations,
+  readAllowComments,
+  runsInTransaction,
+  type ParsedMigration,
+  type RuleFinding,
+} from "./lint-rules.js";
+import { formatTable, targetTable, type TableName } from "./sql-facts.js";
+import { SQUAWK_TIMEOUT_RULES, findSquawkBinary, runSquawk, type SquawkViolation } from "./squawk.js";
+
+/**
+ * Squawk's rules whose findings are errors here: operations that hold a lock blocking reads or writes while they scan
+ * or rewrite a table, or that fail on a table with rows. Squawk's other rules (style, robustness, renames, drops) are
+ * warnings.
+ */
+export const BLOCKING_SQUAWK_RULES: ReadonlySet<string> = new Set([
+  "require-concurrent-index-creation",
+  "require-concurrent-index-deletion",
+  "adding-required-field",
+  "adding-not-nullable-field",
+  "adding-field-with-default",
+  "adding-serial-primary-key-field",
+  "changing-column-type",
+  "constraint-missing-not-valid",
+  "adding-foreign-key-constraint",
+  "disallowed-unique-constraint",
+  "ban-concurrent-index-creation-in-transaction",
+]);
+
+/** Options of {@link lintMigrations}. */
+export interface LintOptions extends LintSettings {
+  /** `server_version_num` of the target server: passed to Squawk and to the transaction rules. */
+  serverVersionNum?: number;
+  /**
+   * `run` (default): the migrations are one run, in order (the pending ones): a table created by an earlier one is
+   * new. `migration`: each migration is judged as if every migration before it were already applied (linting all
+   * migrations on disk): only a table created in the same migration is new.
+   */
+  scope?: "run" | "migration";
+  /** Migrations applied before these (read for context only: the views they create). */
+  context?: LintMigration[];
+  /** Whether a table exists and has no rows on the target server (locks on it are then harmless). */
+  isTableEmpty?: (table: TableName) => Promise<boolean>;
+  /** The environment, for `POLYMIGRATE_SQUAWK`. */
+  env?: Record<string, string | undefined>;
+}
+
+/** What {@link lintMigrations} found. */
+export interface LintResult {
+  /** Every finding, suppressed ones included (marked with `suppressed`), in file order. */
+  findings: LintFinding[];
+  /** Whether Squawk ran, or was not installed for this platform (then only our own rules ran). */
+  squawk: "ran" | "missing";
+  /** Things to tell the user (Squawk missing). */
+  notices: string[];
+}
+
+/** The findings that count (not suppressed), errors first. */
+export function activeFindings(findings: LintFinding[]): LintFinding[] {
+  return findings.filter((finding) => !finding.suppressed);
+}
+
+/** Whether any finding that counts is an error. */
+export function hasLintErrors(findings: LintFinding[]): boolean {
+  return findings.some((finding) => !finding.suppressed && finding.level === "error");
+}
+
+function statementAt(statements: SqlStatement[], line: number): { statement: SqlStatement; index: number } | undefined {
+  let found: { statement: SqlStatement; index: number } | undefined;
+  statements.forEach((statement, index) => {
+    if (statement.line <= line) found = { statement, index };
+  });
+  return found;
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n")[0] ?? "";
+  return text.includes("\n") ? `${line} …` : line;
+}
+
+function place(migration: LintMigration, sqlLine: number): { line: number; renderedLine?: number } {
+  if (migration.anchorLine !== undefined) return { line: migration.anchorLine, renderedLine: sqlLine };
+  return { line: (migration.firstLine ?? 1) - 1 + sqlLine };
+}
+
+// Runs Squawk once per transaction mode (at most two processes for the whole run), over temporary copies of the
+// migrations' SQL: the copy is exactly what `up` runs, whichever part of the user's file it came from.
+async function squawkFindings(
+  binary: string,
+  parsed: ParsedMigration[],
+  options: LintOptions,
+): Promise<{ index: number; violation: SquawkViolation }[]> {
+  const folder = await mkdtemp(join(tmpdir(), "polymigrate-lint-"));
+  try {
+    await Promise.all(parsed.map((migration, index) => writeFile(join(folder, `${index}.sql`), migration.input.sql)));
+    const include = options.include ?? [];
+    const timeoutRules: readonly string[] = SQUAWK_TIMEOUT_RULES;
+    const exclude = include.includes("require-timeout-settings") ? [] : timeoutRules.filter((rule) => !include.includes(rule));
+    const squawkInclude = include.filter((rule) => rule !== "require-timeout-settings" && !timeoutRules.includes(rule));
+    const groups = [true, false].map((inTransaction) => ({
+      inTransaction,
+      files: parsed.flatMap((migration, index) => (runsInTransaction(migration) === inTransaction ? [`${index}.sql`] : [])),
+    }));
+    const results = await Promise.all(
+      groups.map((group) =>
+        runSquawk(binary, group.files, {
+          cwd: folder,
+          exclude,
+          include: squawkInclude,
+          assumeInTransaction: group.inTransaction,
+          ...(options.serverVersionNum ? { serverVersionNum: options.serverVersionNum } : {}),
+        }),
+      ),
+    );
+    return results.flat().map((violation) => ({ index: Number.parseInt(violation.file, 10), violation }));
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The safety lint: runs Squawk (once for all migrations) and our own rules on the migrations' SQL, then uses the
+ * run's context to mark harmless findings as suppressed: a lock on a table created earlier in the run, or on a table
+ * that is empty on the server. Findings silenced by a `-- polymigrate:allow <rule>` comment on the line before the
+ * statement, or of a disabled rule, are dropped. PostgreSQL's parser must be loaded (`loadSqlParser`).
+ *
+ * @example
+ * const { findings } = await lintMigrations([{ id: "0002_index", file, sql }], { serverVersionNum: 150004 });
+ */
+export async function lintMigrations(migrations: LintMigration[], options: LintOptions = {}): Promise<LintResult> {
+  const parsed = parseMigrations(migrations, options.serverVersionNum);
+  const context = parseMigrations(options.context ?? [], options.serverVersionNum);
+  const disabled = new Set(options.disable ?? []);
+  const notices: string[] = [];
+  const binary = findSquawkBinary(options.env ?? process.env);
+  if (!binary) {
+    notices.push(
+      `Squawk's binary is not installed for ${process.platform}-${process.arch} (the optional dependency @squawk-cli/${process.platform}-${process.arch} of squawk-cli): only Polymigrate's own lint rules ran.`,
+    );
+  }
+
+  type Located = { index: number; statement?: SqlStatement; statementIndex?: number; finding: LintFinding };
+  const located: Located[] = [];
+
+  if (binary && parsed.length > 0) {
+    for (const { index, violation } of await squawkFindings(binary, parsed, options)) {
+      const migration = parsed[index];
+      if (!migration) continue;
+      const sqlLine = violation.line + 1;
+      const at = statementAt(migration.statements, sqlLine);
+      const level: LintLevel = BLOCKING_SQUAWK_RULES.has(violation.rule_name)
+        ? "error"
+        : violation.level.toLowerCase() === "error" && violation.rule_name !== "syntax-error"
+          ? "error"
+          : "warning";
+      located.push({
+        index,
+        ...(at ? { statement: at.statement, statementIndex: at.index } : {}),
+        finding: {
+          rule: violation.rule_name,
+          source: "squawk",
+          level,
+          message: violation.message,
+          ...(violation.help ? { help: violation.help } : {}),
+          migration: migration.input.id,
+          file: migration.input.file,
+          ...place(migration.input, sqlLine),
+          column: violation.column + 1,
+          ...(at ? { statement: firstLine(at.statement.text) } : {}),
+        },
+      });
+    }
+  }
+
+  const own: RuleFinding[] = [...checkMixedTransaction(parsed), ...checkDroppedColumns(parsed, context)];
+  parsed.forEach((migration, index) => {
+    if (!migration.parseError) return;
+    located.push({
+      index,
+      finding: {
+        rule: "unparsed-sql",
+        source: "polymigrate",
+        level: "warning",
+        message: `PostgreSQL's parser could not read this migration (${migration.parseError.message}), so only part of the lint could check it.`,
+        help: "Check the SQL; the server will have the last word when it runs.",
+        migration: migration.input.id,
+        file: migration.input.file,
+        ...place(migration.input, migration.parseError.line),
+      },
+    });
+  });
+  for (const finding of own) {
+    const migration = parsed[finding.migration]!;
+    located.push({
+      index: finding.migration,
+      statement: finding.statement,
+      statementIndex: migration.statements.indexOf(finding.statement),
+      finding: {
+        rule: finding.rule,
+        source: "polymigrate",
+        level: finding.level,
+        message: finding.message,
+        ...(finding.help ? { help: finding.help } : {}),
+        migration: migration.input.id,
+        file: migration.input.file,
+        ...place(migration.input, finding.statement.line),
+        statement: firstLine(finding.statement.text),
+      },
+    });
+  }
+
+  const creations = findCreatedTables(parsed);
+  const emptiness = new Map<string, Promise<boolean>>();
+  const kept: { index: number; finding: LintFinding }[] = [];
+  for (const { index, statement, statementIndex, finding } of located) {
+    if (disabled.has(finding.rule)) continue;
+    const migration = parsed[index]!;
+    if (statement && readAllowComments(migration.input.sql, statement.line).has(finding.rule)) continue;
+    if (statement && statementIndex !== undefined && finding.source === "squawk" && BLOCKING_SQUAWK_RULES.has(finding.rule)) {
+      const creation = findEarlierCreation(creations, index, statementIndex, statement, options.scope ?? "run");
+      const table = targetTable(statement);
+      if (creation) {
+        const where = creation.migration === index ? "earlier in this migration" : `by "${parsed[creation.migration]!.input.id}", earlier in this run`;
+        finding.suppressed = `the table "${formatTable(creation.table)}" is created ${where}, so it is new and empty`;
+      } else if (table && options.isTableEmpty && (options.scope ?? "run") === "run") {
+        const key = formatTable(table);
+        if (!emptiness.has(key)) emptiness.set(key, options.isTableEmpty(table));
+        if (await emptiness.get(key)) finding.suppressed = `the table "${key}" has no rows on the server`;
+      }
+    }
+    kept.push({ index, finding });
+  }
+  kept.sort(
+    (a, b) =>
+      a.index - b.index ||
+      (a.finding.renderedLine ?? a.finding.line) - (b.finding.renderedLine ?? b.finding.line) ||
+      (a.finding.column ?? 0) - (b.finding.column ?? 0),
+  );
+  return { findings: kept.map(({ finding }) => finding), squawk: binary ? "ran" : "missing", notices };
+}

@@ -1,0 +1,175 @@
+import { readFile } from "node:fs/promises";
+import { quoteIdent, type DatabaseSession } from "../db/connect.js";
+import type { StackAdapter } from "../model/adapter.js";
+import { MigrateError } from "../model/errors.js";
+import type { EventSink } from "../model/events.js";
+import type { Migration } from "../model/migration.js";
+import type { Plan } from "../model/plan.js";
+import type { LintSummary } from "../model/report.js";
+import type { LintFinding, LintMigration, LintSettings } from "./lint-finding.js";
+import { lintMigrations, type LintOptions, type LintResult } from "./lint-migrations.js";
+import type { TableName } from "./sql-facts.js";
+
+/**
+ * The URL handed to a stack that renders its SQL offline (Alembic's `upgrade --sql`) when lint runs without a
+ * database: offline mode never connects, it only needs the dialect.
+ */
+export const OFFLINE_RENDER_URL = "postgresql://offline@localhost/offline";
+
+/** Counts the findings that count, by level, and the suppressed ones. */
+export function countFindings(findings: LintFinding[]): Pick<LintSummary, "errors" | "warnings" | "suppressed"> {
+  return {
+    errors: findings.filter((finding) => !finding.suppressed && finding.level === "error").length,
+    warnings: findings.filter((finding) => !finding.suppressed && finding.level === "warning").length,
+    suppressed: findings.filter((finding) => finding.suppressed).length,
+  };
+}
+
+// Where a migration's SQL starts in its file: 1 when the SQL is the whole file, else the line it starts on.
+async function firstLineOf(migration: Migration, sql: string): Promise<number> {
+  const content = await readFile(migration.file, "utf8").catch(() => undefined);
+  if (content === undefined || content === sql) return 1;
+  const offset = content.indexOf(sql);
+  return offset <= 0 ? 1 : content.slice(0, offset).split("\n").length;
+}
+
+// The line of a revision's `def upgrade(` (Alembic), where findings in its rendered SQL point.
+async function upgradeLineOf(file: string): Promise<number> {
+  const content = await readFile(file, "utf8").catch(() => "");
+  const index = content.split("\n").findIndex((line) => /^\s*(?:async\s+)?def\s+upgrade\s*\(/.test(line));
+  return index === -1 ? 1 : index + 1;
+}
+
+/**
+ * The lint's view of migrations: their SQL (or, for stacks whose migrations are code, the SQL `rendered` for them),
+ * placed in the user's file. Migrations without SQL are left out.
+ */
+export async function toLintMigrations(migrations: Migration[], rendered: Record<string, string> = {}): Promise<LintMigration[]> {
+  const inputs = await Promise.all(
+    migrations.map(async (migration): Promise<LintMigration | undefined> => {
+      if (migration.sql !== undefined) {
+        return {
+          id: migration.id,
+          file: migration.file,
+          sql: migration.sql,
+          firstLine: await firstLineOf(migration, migration.sql),
+          ...(migration.transactional === undefined ? {} : { transactional: migration.transactional }),
+        };
+      }
+      const sql = rendered[migration.id];
+      if (sql === undefined) return undefined;
+      return { id: migration.id, file: migration.file, sql, anchorLine: await upgradeLineOf(migration.file), isWrappedByStack: true };
+    }),
+  );
+  return inputs.filter((input): input is LintMigration => input !== undefined);
+}
+
+/** Whether a table exists and has no rows; waits at most a moment for its lock, and says "no" when unsure. */
+export function tableEmptinessProbe(session: DatabaseSession): (table: TableName) => Promise<boolean> {
+  return async (table) => {
+    const name = table.schema ? `${quoteIdent(table.schema)}.${quoteIdent(table.name)}` : quoteIdent(table.name);
+    try {
+      await session.client.query("BEGIN");
+      await session.client.query("SET LOCAL lock_timeout = '500ms'");
+      const result = await session.client.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${name}) AS empty`);
+      await session.client.query("COMMIT");
+      return result.rows[0]?.empty === true;
+    } catch {
+      await session.client.query("ROLLBACK").catch(() => {});
+      return false;
+    }
+  };
+}
+
+/** Options of {@link lintPending}. */
+export interface LintPendingOptions {
+  settings?: LintSettings;
+  emit?: EventSink;
+  project: string;
+  url: string;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Lints the pending migrations of a plan against the database they are about to run on: the run's context (tables it
+ * creates, applied views, empty tables) and the server's version. Stacks whose migrations are code render their SQL
+ * first (Alembic's offline mode).
+ */
+export async function lintPending(
+  adapter: StackAdapter,
+  session: DatabaseSession,
+  plan: Plan,
+  pending: Migration[],
+  options: LintPendingOptions,
+): Promise<LintResult & { summary: LintSummary }> {
+  const emit = options.emit ?? (() => {});
+  const rendered =
+    adapter.native?.renderSql && pending.length > 0
+      ? await adapter.native.renderSql(pending, { url: options.url, env: {}, emit, project: options.project })
+      : {};
+  const pendingIds = new Set(pending.map((migration) => migration.id));
+  const applied = plan.entries
+    .filter((entry) => (entry.state === "applied" || entry.state === "changed") && entry.migration && !pendingIds.has(entry.id))
+    .map((entry) => entry.migration as Migration);
+  const inputs = await toLintMigrations(pending, rendered);
+  const lintOptions: LintOptions = {
+    ...options.settings,
+    serverVersionNum: session.serverVersionNum,
+    scope: "run",
+    context: await toLintMigrations(applied.filter((migration) => migration.sql !== undefined)),
+    isTableEmpty: tableEmptinessProbe(session),
+    ...(options.env ? { env: options.env } : {}),
+  };
+  const result = await lintMigrations(inputs, lintOptions);
+  for (const message of result.notices) emit({ type: "notice", project: options.project, level: "warning", message });
+  return {
+    ...result,
+    summary: { scope: "pending", migrations: inputs.length, squawk: result.squawk, ...countFindings(result.findings) },
+  };
+}
+
+
+/** `up`'s lint settings: the project's rules, and whether errors are let through (`--allow-unsafe`). */
+export interface UpLintSettings extends LintSettings {
+  allowUnsafe?: boolean;
+}
+
+/**
+ * `up`'s gate: lints the migrations about to run and refuses (`UNSAFE_MIGRATION`, nothing applied) when an error is
+ * found, unless `allowUnsafe`, which lets them through with a warning. Returns the findings for the report.
+ */
+export async function checkPendingSafety(
+  adapter: StackAdapter,
+  session: DatabaseSession,
+  plan: Plan,
+  pending: Migration[],
+  options: LintPendingOptions & {
+    settings: UpLintSettings;
+    /** Called with the findings before any refusal, so that the report keeps them. */
+    onFindings?: (findings: LintFinding[], summary: LintSummary) => void;
+  },
+): Promise<{ findings: LintFinding[]; summary: LintSummary }> {
+  const { allowUnsafe, ...settings } = options.settings;
+  const result = await lintPending(adapter, session, plan, pending, { ...options, settings });
+  options.onFindings?.(result.findings, result.summary);
+  const errors = result.findings.filter((finding) => !finding.suppressed && finding.level === "error");
+  if (errors.length === 0) return result;
+  const listed = errors
+    .slice(0, 10)
+    .map((finding) => `  ${finding.file}:${finding.line}${finding.renderedLine ? ` (line ${finding.renderedLine} of its SQL)` : ""}  ${finding.rule}: ${finding.message}`);
+  if (errors.length > 10) listed.push(`  … and ${errors.length - 10} more`);
+  if (allowUnsafe) {
+    options.emit?.({
+      type: "notice",
+      project: options.project,
+      level: "warning",
+      message: `Applying despite ${errors.length} lint error(s), as --allow-unsafe asks:\n${listed.join("\n")}`,
+    });
+    return result;
+  }
+  throw new MigrateError(
+    "UNSAFE_MIGRATION",
+    `The safety lint found ${errors.length} error(s) in the pending migrations; nothing was applied:\n${listed.join("\n")}\nMake the migrations safe, silence a finding with "-- polymigrate:allow <rule>" on the line before its statement, or run "migrate up --allow-unsafe".`,
+    { details: { findings: errors } },
+  );
+}
