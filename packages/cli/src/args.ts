@@ -36,7 +36,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "lint";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "lint" | "push";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -151,6 +151,17 @@ export const COMMANDS: CommandSpec[] = [
     options: {},
     examples: ["migrate doctor"],
   },
+  {
+    name: "push",
+    usage: "migrate push [options]",
+    summary: "Development only: make the database match the schema, without a migration",
+    description:
+      "Runs the stack's own push (drizzle-kit push) over the direct URL. Records no migration. Refused (exit 2) for a project marked production: true in the configuration, or when MIGRATE_ENV=production: use \"migrate create\" and \"migrate up\" there.",
+    options: {
+      force: { type: "boolean", description: "Apply statements that may lose data without asking (drizzle-kit push --force)" },
+    },
+    examples: ["migrate push", "migrate push --project web"],
+  },
 ];
 
 const ALIASES: Record<string, CommandName> = { deploy: "up" };
@@ -175,6 +186,8 @@ export interface ParsedArgs {
   allowUnsafe?: boolean;
   /** `lint`: every migration on disk. */
   all?: boolean;
+  /** `push`: apply statements that may lose data without asking. */
+  force?: boolean;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   retries?: number;
@@ -262,6 +275,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   };
   if (values["allow-unsafe"] === true) result.allowUnsafe = true;
   if (values.all === true) result.all = true;
+  if (values.force === true) result.force = true;
   for (const key of ["project", "config", "cwd", "to"] as const) {
     const value = values[key];
     if (typeof value === "string") result[key] = value;

@@ -10,6 +10,7 @@ import { historyCommand } from "./commands/history.js";
 import { lintCommand } from "./commands/lint.js";
 import { planCommand } from "./commands/plan.js";
 import { resolveCommand } from "./commands/resolve.js";
+import { pushCommand } from "./commands/push.js";
 import { exitCodeOf } from "./commands/run-projects.js";
 import { statusCommand } from "./commands/status.js";
 import { upCommand } from "./commands/up.js";
@@ -35,6 +36,7 @@ const COMMANDS = {
   history: historyCommand,
   lint: lintCommand,
   doctor: doctorCommand,
+  push: pushCommand,
 } as const;
 
 function readVersion(): string {

@@ -6,12 +6,14 @@ import { createDrizzleHistory } from "./drizzle-history.js";
 import { readDrizzleMigrations } from "./drizzle-layout.js";
 import { readLastCreatedAt, reviewDrizzlePlan } from "./drizzle-checks.js";
 import { createDrizzleMigration, type WriteDownHook } from "./drizzle-create.js";
+import { pushDrizzleSchema } from "./drizzle-push.js";
 
 export * from "./drizzle-config.js";
 export * from "./drizzle-layout.js";
 export * from "./drizzle-history.js";
 export * from "./drizzle-checks.js";
 export * from "./drizzle-create.js";
+export * from "./drizzle-push.js";
 
 /** Settings of a Drizzle project in `migrate.config.*`. */
 export interface DrizzleStackSettings {
@@ -45,6 +47,7 @@ export function createDrizzleAdapterFromConfig(
     readMigrations,
     createMigration: (create) =>
       createDrizzleMigration({ ...create, dir, config, ...(options.writeDown ? { writeDown: options.writeDown } : {}) }),
+    pushSchema: (push) => pushDrizzleSchema({ ...push, dir, config }),
     async reviewPlan(plan, db) {
       return reviewDrizzlePlan(plan, await readLastCreatedAt(db, location), config.out, historyTable);
     },

@@ -64,6 +64,19 @@ export interface CreateMigrationResult {
   isEmpty?: boolean;
 }
 
+/** Options of {@link StackAdapter.pushSchema}. */
+export interface PushSchemaOptions {
+  /** The direct URL the policy accepted; pass it to a child process through its environment only. */
+  url: string;
+  /** Apply statements that may lose data without asking. */
+  force?: boolean;
+}
+
+/** What a push printed, redacted. */
+export interface PushSchemaResult {
+  output: string;
+}
+
 /** What a native runner (a stack that executes its own migrations) receives. */
 export interface NativeRunContext {
   url: string;
@@ -103,6 +116,11 @@ export interface StackAdapter {
    * checks the stack's own CLI runs. Returns the plan to use.
    */
   reviewPlan?(plan: Plan, db: Queryable): Plan | Promise<Plan>;
+  /**
+   * Development only: makes the database match the stack's schema without a migration (`drizzle-kit push`). Records
+   * nothing in the history table; the CLI refuses it for a production project.
+   */
+  pushSchema?(options: PushSchemaOptions): Promise<PushSchemaResult>;
   /** Chooses what `up` applies (all, or up to `to`) instead of the core's linear choice; throws `USAGE` to refuse. */
   selectPending?(plan: Plan, to: string | undefined): Migration[];
 }

@@ -124,7 +124,7 @@ export interface LintSummary {
 }
 
 /** The commands that produce a report. */
-export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint";
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push";
 
 /** One typed report per run. */
 export interface RunReport {
