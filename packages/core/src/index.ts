@@ -28,5 +28,12 @@ export * from "./lint/lint-project.js";
 export { findSquawkBinary, formatPgVersion, SQUAWK_TIMEOUT_RULES } from "./lint/squawk.js";
 export { POLYMIGRATE_RULES, type PolymigrateRule } from "./lint/lint-rules.js";
 export * from "./catalog/catalog-snapshot.js";
-export { createSqlAdapter, sqlStack, type SqlStackSettings } from "./stacks/sql/index.js";
+export * from "./rollback/generate-down.js";
+export {
+  createSqlAdapter,
+  sqlStack,
+  type SqlStackSettings,
+  type SqlStackAdapter,
+  type SqlCreateMigrationOptions,
+} from "./stacks/sql/index.js";
 export { readSqlMigrations, nextSqlMigrationId } from "./stacks/sql/sql-layout.js";

@@ -1,6 +1,13 @@
 import { existsSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { AdapterFactory, AdapterOptions, StackAdapter } from "../../model/adapter.js";
+import type {
+  AdapterFactory,
+  AdapterOptions,
+  CreateMigrationOptions,
+  CreateMigrationResult,
+  StackAdapter,
+} from "../../model/adapter.js";
+import { draftDownFile } from "../../rollback/generate-down.js";
 import { readSqlMigrations, nextSqlMigrationId } from "./sql-layout.js";
 import { createSqlHistory } from "./sql-history.js";
 
@@ -12,6 +19,17 @@ export interface SqlStackSettings {
   table?: string;
 }
 
+/** Options of the plain-SQL stack's `createMigration`: the core's, plus the up's SQL when the caller has it. */
+export interface SqlCreateMigrationOptions extends CreateMigrationOptions {
+  /** The up's SQL: written as the up file, with its down drafted from it (`generateDown`) beside it. */
+  sql?: string;
+}
+
+/** The plain-SQL adapter: a stack adapter whose `createMigration` also takes the up's SQL. */
+export type SqlStackAdapter = StackAdapter & {
+  createMigration(options: SqlCreateMigrationOptions): Promise<CreateMigrationResult>;
+};
+
 /**
  * The plain-SQL stack: a folder of `<NNNN>_<name>.sql` files applied in order, each with an optional
  * `<NNNN>_<name>.down.sql`, recorded in `polymigrate.sql_migrations`.
@@ -19,7 +37,7 @@ export interface SqlStackSettings {
  * @example
  * const adapter = createSqlAdapter({ dir: "migrations" });
  */
-export function createSqlAdapter(options: AdapterOptions & { settings?: SqlStackSettings }): StackAdapter {
+export function createSqlAdapter(options: AdapterOptions & { settings?: SqlStackSettings }): SqlStackAdapter {
   const dir = resolve(options.dir);
   const settings = options.settings ?? {};
   return {
@@ -28,13 +46,19 @@ export function createSqlAdapter(options: AdapterOptions & { settings?: SqlStack
     capabilities: { rollback: "down-files", execution: "sql", canCreate: true },
     history: createSqlHistory({ schema: settings.schema ?? "polymigrate", table: settings.table ?? "sql_migrations" }),
     readMigrations: async () => readSqlMigrations(dir),
-    async createMigration({ name }) {
+    async createMigration(create: SqlCreateMigrationOptions) {
       mkdirSync(dir, { recursive: true });
-      const id = nextSqlMigrationId(dir, name);
+      const id = nextSqlMigrationId(dir, create.name);
       const up = join(dir, `${id}.sql`);
       const down = join(dir, `${id}.down.sql`);
-      writeFileSync(up, `-- ${id}: write the change here.\n`, { flag: "wx" });
-      writeFileSync(down, `-- Undoes ${id}: write the statements that reverse it here.\n`, { flag: "wx" });
+      if (create.sql === undefined) {
+        writeFileSync(up, `-- ${id}: write the change here.\n`, { flag: "wx" });
+        writeFileSync(down, `-- Undoes ${id}: write the statements that reverse it here.\n`, { flag: "wx" });
+        return { id, files: [up, down] };
+      }
+      // The up is known: its down is drafted from it (a draft to review, marked irreversible when it must be).
+      writeFileSync(up, create.sql, { flag: "wx" });
+      writeFileSync(down, (await draftDownFile(up)).sql, { flag: "wx" });
       return { id, files: [up, down] };
     },
   };
