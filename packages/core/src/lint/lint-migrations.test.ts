@@ -88,6 +88,13 @@ describe("lintMigrations with Squawk", () => {
     expect(result.findings.map((finding) => finding.rule)).toEqual(["mixed-transaction"]);
   });
 
+  it("warns (unparsed-sql) when PostgreSQL's parser cannot read a migration, at the parser's line, and not otherwise", async () => {
+    const broken = await lintMigrations([migration("0003", "CREATE TABLE a (id bigint);\nALTER TABLE a ADD COLUM x int;\n")], { env: { POLYMIGRATE_SQUAWK: "none" } });
+    expect(broken.findings).toMatchObject([{ rule: "unparsed-sql", level: "warning", line: 2 }]);
+    const valid = await lintMigrations([migration("0003", "CREATE TABLE a (id bigint);\nALTER TABLE a ADD COLUMN x int;\n")], { env: { POLYMIGRATE_SQUAWK: "none" } });
+    expect(valid.findings).toEqual([]);
+  });
+
   it("points findings in rendered SQL at the revision file, keeping the rendered line", async () => {
     const { findings } = await lintMigrations([
       { id: "abc123", file: "/project/versions/abc123_index.py", sql: "-- Running upgrade  -> abc123\n\nCREATE INDEX i ON users (email);\n", anchorLine: 20, isWrappedByStack: true },

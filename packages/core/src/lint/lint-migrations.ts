@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SqlStatement } from "../sql/statements.js";
+import { loadSqlParser, type SqlStatement } from "../sql/statements.js";
 import type { LintFinding, LintLevel, LintMigration, LintSettings } from "./lint-finding.js";
 import {
   checkDroppedColumns,
@@ -131,12 +131,13 @@ async function squawkFindings(
  * The safety lint: runs Squawk (once for all migrations) and our own rules on the migrations' SQL, then uses the
  * run's context to mark harmless findings as suppressed: a lock on a table created earlier in the run, or on a table
  * that is empty on the server. Findings silenced by a `-- polymigrate:allow <rule>` comment on the line before the
- * statement, or of a disabled rule, are dropped. PostgreSQL's parser must be loaded (`loadSqlParser`).
+ * statement, or of a disabled rule, are dropped.
  *
  * @example
  * const { findings } = await lintMigrations([{ id: "0002_index", file, sql }], { serverVersionNum: 150004 });
  */
 export async function lintMigrations(migrations: LintMigration[], options: LintOptions = {}): Promise<LintResult> {
+  await loadSqlParser();
   const parsed = parseMigrations(migrations, options.serverVersionNum);
   const context = parseMigrations(options.context ?? [], options.serverVersionNum);
   const disabled = new Set(options.disable ?? []);
