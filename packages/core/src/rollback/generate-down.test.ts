@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type DatabaseSession } from "../db/connect.js";
@@ -58,6 +58,9 @@ const PROBE = `
          (SELECT string_agg(relname || ':' || relrowsecurity::text || '/' || relforcerowsecurity::text, ',' ORDER BY relname)
             FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace) AS row_security,
          (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension) AS extensions,
+         (SELECT coalesce(string_agg(polname, ',' ORDER BY polname), '') FROM pg_policy) AS policies,
+         (SELECT coalesce(string_agg(objoid::regclass::text || '.' || objsubid || '=' || description, ',' ORDER BY 1), '')
+            FROM pg_description WHERE classoid = 'pg_class'::regclass) AS comments,
          (SELECT coalesce(string_agg(n.nspname || '.' || t.typname || ':' || t.typtype::text, ',' ORDER BY n.nspname, t.typname), '')
             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -180,17 +183,20 @@ const REVERSIBLE: Array<{ kind: string; up: string; sql?: RegExp; review?: RegEx
   { kind: "UPDATE", up: `CREATE TABLE drafts AS SELECT * FROM posts; UPDATE drafts SET title = upper(title)` },
   { kind: "DELETE", up: `CREATE TABLE drafts AS SELECT * FROM posts; DELETE FROM drafts WHERE id = 1` },
   { kind: "TRUNCATE", up: `CREATE TABLE drafts AS SELECT * FROM posts; TRUNCATE drafts` },
+  { kind: "CREATE POLICY", up: `CREATE POLICY own_posts ON posts USING (author = 1)`, sql: /^DROP POLICY "own_posts" ON "posts";$/ },
+  { kind: "COMMENT ON", up: `CREATE TABLE notes (id int); COMMENT ON TABLE notes IS 'scratch'; COMMENT ON COLUMN notes.id IS 'key'` },
   { kind: "SET", up: `SET lock_timeout = '5s'`, isNoOp: true },
+  { kind: "SET", up: `SET search_path TO public`, isNoOp: true, review: /search_path/ },
 ];
 
 /** Every kind the generator cannot reverse without losing data or without knowing what the text does not say. */
 const IRREVERSIBLE: Array<{ kind: string; up: string; reason: RegExp }> = [
-  { kind: "DROP TABLE", up: `DROP TABLE posts`, reason: /data cannot be restored.*migrate up --snapshot/ },
+  { kind: "DROP TABLE", up: `DROP TABLE posts, tags`, reason: /^the dropped table "posts", "tags" and its data cannot be restored by SQL; restore it from a snapshot \(migrate up --snapshot\)$/ },
   { kind: "DROP INDEX", up: `DROP INDEX posts_title_idx`, reason: /definition of the dropped index/ },
   { kind: "DROP INDEX CONCURRENTLY", up: `DROP INDEX CONCURRENTLY posts_title_idx`, reason: /definition of the dropped index/ },
-  { kind: "DROP TYPE", up: `DROP TYPE mood CASCADE`, reason: /definition of the dropped type/ },
+  { kind: "DROP TYPE", up: `DROP TYPE mood CASCADE`, reason: /definition of the dropped type "mood"/ },
   { kind: "DROP VIEW", up: `DROP VIEW adults`, reason: /definition of the dropped view/ },
-  { kind: "DROP FUNCTION", up: `DROP FUNCTION touch()`, reason: /definition of the dropped function/ },
+  { kind: "DROP FUNCTION", up: `DROP FUNCTION touch()`, reason: /definition of the dropped function "touch"/ },
   { kind: "DROP SCHEMA", up: `DROP SCHEMA reports`, reason: /data cannot be restored/ },
   { kind: "ALTER TABLE DROP COLUMN", up: `ALTER TABLE users DROP COLUMN email`, reason: /column "email" and its data cannot be restored.*snapshot/ },
   { kind: "ALTER TABLE DROP CONSTRAINT", up: `ALTER TABLE posts DROP CONSTRAINT posts_title_check`, reason: /definition of the dropped constraint "posts_title_check"/ },
@@ -281,6 +287,9 @@ describe("generateDown: a migration mixing kinds", () => {
     ]);
     expect(result.down.isIrreversible).toBe(false);
     expect(result.remaining).toEqual([]);
+    // Each subcommand of a multi-command ALTER TABLE is its own step, named in its header.
+    expect(result.down.sql).toContain('-- Undoes line 8: ALTER TABLE "users" ALTER COLUMN "email" SET NOT NULL\n-- REVIEW: assumes "email" allowed NULL before the migration\nALTER TABLE "users" ALTER COLUMN "email" DROP NOT NULL;');
+    expect(result.down.sql).toContain('-- Undoes line 8: ALTER TABLE "users" ADD COLUMN "phone"\nALTER TABLE "users" DROP COLUMN "phone";');
     const statements = splitStatements(result.down.sql).statements.map((statement) => statement.text);
     expect(statements).toEqual([
       'DROP VIEW "reports"."owners"',
@@ -326,6 +335,10 @@ describe("draftDownFile", () => {
         ].join("\n"),
       );
       expect(isIrreversibleDown(down.sql)).toBe(false);
+      // Prisma names every up migration.sql: the folder names the migration.
+      mkdirSync(join(dir, "20260101000000_init"));
+      writeFileSync(join(dir, "20260101000000_init", "migration.sql"), "CREATE TABLE a (id int);\n");
+      expect((await draftDownFile(join(dir, "20260101000000_init", "migration.sql"))).sql).toMatch(/^-- Down of "20260101000000_init\/migration.sql"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

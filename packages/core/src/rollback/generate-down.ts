@@ -47,6 +47,8 @@ interface Inverse {
   sql?: string;
   irreversible?: string;
   note?: string;
+  /** What the up did, when the statement's text says more than this step undoes (one ALTER TABLE subcommand). */
+  undoes?: string;
 }
 
 /** Objects the up creates, so that later statements on them are undone by their DROP. Keys default the schema to public. */
@@ -314,6 +316,17 @@ function isColumnCovered(relation: Node, column: string, created: CreatedObjects
   return isTableCovered(relation, created) || created.columns.has(`${relationKey(relation)}.${column}`);
 }
 
+// One subcommand of a multi-command ALTER TABLE, for the step's header: `ALTER TABLE "users" ADD COLUMN "phone"`.
+function describeAlterTableCommand(relation: Node, command: Node, kind: string): string {
+  const definition = command.def as Node | undefined;
+  const name = (command.name as string | undefined)
+    ?? (definition?.ColumnDef?.colname as string | undefined)
+    ?? (definition?.Constraint?.conname as string | undefined);
+  const action = kind.replace(/^ALTER TABLE /, "");
+  const target = action.startsWith("ALTER COLUMN ") ? `ALTER COLUMN ${quoteIdent(name ?? "")} ${action.slice("ALTER COLUMN ".length)}` : name ? `${action} ${quoteIdent(name)}` : action;
+  return `ALTER TABLE ${relationName(relation)} ${target}`;
+}
+
 /** The inverse of one ALTER TABLE subcommand, as the table stands right after the up ran it. */
 function invertAlterTableCommand(relation: Node, command: Node, created: CreatedObjects): Inverse {
   const table = relationName(relation);
@@ -487,7 +500,11 @@ function invertStatement(statement: SqlStatement, created: CreatedObjects): Inve
         const what = RELATION_KINDS[node.objtype as string] ?? String(node.objtype).replace(/^OBJECT_/, "");
         return [{ kind: `ALTER ${what}`, irreversible: `Polymigrate does not know how to undo ALTER ${what}; write its inverse here` }];
       }
-      return ((node.cmds as Node[]) ?? []).map((command) => invertAlterTableCommand(relation, command.AlterTableCmd as Node, created));
+      const commands = ((node.cmds as Node[]) ?? []).map((command) => command.AlterTableCmd as Node);
+      return commands.map((command) => {
+        const inverse = invertAlterTableCommand(relation, command, created);
+        return commands.length > 1 ? { ...inverse, undoes: describeAlterTableCommand(relation, command, inverse.kind) } : inverse;
+      });
     }
     case "RenameStmt":
       return [invertRename(node, created)];
@@ -506,9 +523,10 @@ function invertStatement(statement: SqlStatement, created: CreatedObjects): Inve
     case "DropStmt": {
       const what = String(node.removeType ?? "OBJECT").replace(/^OBJECT_/, "").replace(/_/g, " ");
       const concurrently = node.concurrent ? " CONCURRENTLY" : "";
+      const dropped = droppedNames(node);
       const reason = what === "TABLE" || what === "SCHEMA"
-        ? `the dropped ${what.toLowerCase()} and its data cannot be restored by SQL; ${SNAPSHOT_HINT}`
-        : `the definition of the dropped ${what.toLowerCase()} is not in the migration; write it here, or ${SNAPSHOT_HINT}`;
+        ? `the dropped ${what.toLowerCase()} ${dropped} and its data cannot be restored by SQL; ${SNAPSHOT_HINT}`
+        : `the definition of the dropped ${what.toLowerCase()} ${dropped} is not in the migration; write it here, or ${SNAPSHOT_HINT}`;
       return [{ kind: `DROP ${what}${concurrently}`, irreversible: reason }];
     }
     case "InsertStmt":
@@ -517,12 +535,32 @@ function invertStatement(statement: SqlStatement, created: CreatedObjects): Inve
     case "MergeStmt":
     case "TruncateStmt":
       return [invertData(kind, node, created)];
-    case "CommentStmt":
-      return [{ kind: "COMMENT ON", irreversible: "the previous comment is not in the migration; write it here (COMMENT ON ... IS NULL if there was none)" }];
+    case "CreatePolicyStmt":
+      return [{
+        kind: "CREATE POLICY",
+        sql: `DROP POLICY ${quoteIdent(node.policy_name as string)} ON ${relationName(node.table as Node)};`,
+      }];
+    case "CommentStmt": {
+      const parts = names(listItems(node.object as Node));
+      const isOnCreated = node.objtype === "OBJECT_TABLE"
+        ? created.tables.has(nameKey(parts))
+        : node.objtype === "OBJECT_COLUMN" && parts.length >= 2
+          ? created.tables.has(nameKey(parts.slice(0, -1))) || created.columns.has(`${nameKey(parts.slice(0, -1))}.${parts.at(-1)}`)
+          : node.objtype === "OBJECT_TYPE" && created.types.has(nameKey(parts));
+      return isOnCreated
+        ? [{ kind: "COMMENT ON" }]
+        : [{ kind: "COMMENT ON", irreversible: "the previous comment is not in the migration; write it here (COMMENT ON ... IS NULL if there was none)" }];
+    }
     case "VariableSetStmt":
+      // A search_path set by the up changes what its unqualified names mean; the down runs without it.
+      return [{
+        kind: "SET",
+        ...(String(node.name).toLowerCase() === "search_path"
+          ? { note: "the up sets search_path, and the down's names are written as the up wrote them: qualify them, or set the same search_path at the top of this file" }
+          : {}),
+      }];
     case "TransactionStmt":
-      // Session settings and transaction control change no schema.
-      return [{ kind: kind === "VariableSetStmt" ? "SET" : "transaction control" }];
+      return [{ kind: "transaction control" }];
     default: {
       const what = statementLabel(kind);
       return [{ kind: what, irreversible: `Polymigrate does not know how to undo ${what}; write its inverse here` }];
@@ -550,6 +588,18 @@ const STATEMENT_LABELS: Record<string, string> = {
 // A statement's kind for people: `AlterSeqStmt` → `ALTER SEQUENCE`, else the node's words in capitals.
 function statementLabel(kind: string): string {
   return STATEMENT_LABELS[kind] ?? kind.replace(/Stmt$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase();
+}
+
+// The names a DROP lists, quoted for a message: `"users", "posts"`.
+function droppedNames(node: Node): string {
+  const nameOf = (object: Node): string => {
+    if (object.List) return names(listItems(object)).join(".");
+    if (object.String) return str(object);
+    if (object.ObjectWithArgs) return names(object.ObjectWithArgs.objname).join(".");
+    if (object.TypeName) return names(object.TypeName.names).join(".");
+    return "?";
+  };
+  return ((node.objects as Node[] | undefined) ?? []).map((object) => `"${nameOf(object)}"`).join(", ");
 }
 
 function quoteLiteral(value: string): string {
@@ -607,7 +657,7 @@ export async function generateDown(upSql: string, options: GenerateDownOptions =
               sql: inverse.sql ?? `-- nothing to undo: ${inverse.kind} ${nothingReason(inverse.kind)}`,
               ...(inverse.note ? { reason: inverse.note } : {}),
             };
-        blocks.push({ step, upText });
+        blocks.push({ step, upText: inverse.undoes ?? upText });
       }
     }
   }
@@ -646,6 +696,8 @@ export function isIrreversibleDown(downSql: string): boolean {
  * writeFileSync("0002_add_email.down.sql", (await draftDownFile("0002_add_email.sql")).sql);
  */
 export async function draftDownFile(upFile: string, options: Omit<GenerateDownOptions, "source"> = {}): Promise<GeneratedDown> {
-  const name = upFile.split(/[\\/]/).at(-1) ?? upFile;
+  // Prisma's files are all called migration.sql: its folder names the migration.
+  const parts = upFile.split(/[\\/]/);
+  const name = parts.at(-1) === "migration.sql" && parts.length > 1 ? parts.slice(-2).join("/") : (parts.at(-1) ?? upFile);
   return generateDown(readFileSync(upFile, "utf8"), { ...options, source: name });
 }
