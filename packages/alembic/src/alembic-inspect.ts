@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { ChildProcessError, MigrateError } from "@polymigrate/core";
 import { findPython, lastErrorLine, tailOf, type AlembicToolSettings } from "./alembic-command.js";
-import type { AlembicProject } from "./alembic-layout.js";
+import type { AlembicProject, RevisionGraph } from "./alembic-layout.js";
 
 /** What Alembic's own API says about a project: its revision graph, and the database's current revisions. */
 export interface AlembicInspection {
@@ -37,9 +37,9 @@ export function helperScript(): string {
 export async function inspectWithAlembic(
   project: AlembicProject,
   settings: AlembicToolSettings & { versionTable?: string; versionTableSchema?: string } = {},
-  options: { url?: string } = {},
+  options: { url?: string; python?: string } = {},
 ): Promise<AlembicInspection> {
-  const python = await findPython(project.dir, settings);
+  const python = options.python ?? (await findPython(project.dir, settings));
   const urlEnv = settings.urlEnv ?? "DIRECT_URL";
   const args = [helperScript(), "--config", project.iniFile, "--name", project.section, "--url-env", urlEnv];
   if (settings.versionTable) args.push("--version-table", settings.versionTable);
@@ -62,4 +62,22 @@ export async function inspectWithAlembic(
   } catch (cause) {
     throw new MigrateError("CHILD_PROCESS_FAILED", `The Alembic helper printed something other than JSON for "${project.dir}". Check that nothing in env.py or the revisions prints on import.`, { cause });
   }
+}
+
+/** Where the revision graph read from the files differs from Alembic's own (empty when they agree). */
+export function compareWithAlembic(graph: RevisionGraph, inspection: AlembicInspection): string[] {
+  const differences: string[] = [];
+  const theirs = new Map(inspection.revisions.map((revision) => [revision.revision, revision]));
+  for (const revision of graph.revisions) {
+    const other = theirs.get(revision.revision);
+    if (!other) differences.push(`"${revision.revision}" ("${revision.file}") is not a revision to Alembic`);
+    else if ([...other.downRevisions].sort().join(",") !== [...revision.downRevisions].sort().join(",")) {
+      differences.push(`"${revision.revision}" revises ${JSON.stringify(other.downRevisions)} for Alembic, ${JSON.stringify(revision.downRevisions)} as read from its file`);
+    }
+  }
+  for (const id of theirs.keys()) if (!graph.byId.has(id)) differences.push(`Alembic sees a revision "${id}" that migrate did not read`);
+  if (differences.length === 0 && [...inspection.heads].sort().join(",") !== graph.heads.join(",")) {
+    differences.push(`Alembic's heads are ${JSON.stringify(inspection.heads)}, migrate read ${JSON.stringify(graph.heads)}`);
+  }
+  return differences;
 }

@@ -11,6 +11,8 @@ export interface AlembicRunnerOptions {
   urlEnv: string;
   /** Resolved on first use, so that `status` never starts a child process. */
   tool: () => Promise<AlembicTool>;
+  /** Checks with Alembic's own API that the graph read from the files is Alembic's; throws when it is not. */
+  verify: () => Promise<void>;
 }
 
 /** One `Running upgrade a -> b, message` line of Alembic's log. */
@@ -94,7 +96,8 @@ function offlineStart(migration: Migration): string {
  * Runs Alembic one revision per call (`alembic upgrade <rev>`, `alembic downgrade <down_revision>`): each revision
  * commits on its own whatever env.py's transaction setting, so a failure keeps the revisions before it applied, as on
  * every other stack, and the report's timing and outcome are per revision. Alembic's own `Running upgrade` log line
- * marks when the revision's code starts.
+ * marks when the revision's code starts. Before the first, Alembic's own API confirms the revision graph the plan was
+ * made from (the files were read without Python).
  */
 export function createAlembicRunner(options: AlembicRunnerOptions): NativeRunner {
   const { urlEnv } = options;
@@ -106,6 +109,7 @@ export function createAlembicRunner(options: AlembicRunnerOptions): NativeRunner
   ): Promise<MigrationReport[]> => {
     const tool = await options.tool();
     const project = options.project();
+    await options.verify();
     const reports: MigrationReport[] = [];
     let failed = false;
     for (const [index, migration] of migrations.entries()) {
@@ -202,14 +206,15 @@ export function splitOfflineSql(output: string): Record<string, string> {
   let current: string | undefined;
   let buffer: string[] = [];
   const flush = () => {
-    if (current !== undefined) sections[current] = buffer.join("\n").replace(/\n*COMMIT;\s*$/, "").trim() + "\n";
+    if (current !== undefined) sections[current] = `${buffer.join("\n").replace(/\n*COMMIT;\s*$/, "").trim()}\n`;
   };
   for (const line of output.split(/\r?\n/)) {
     const step = line.startsWith("-- Running ") ? parseStepLine(line) : undefined;
     if (step) {
+      // The marker is Alembic's comment, not the revision's SQL: leave it out so that statements start with SQL.
       flush();
       current = step.revision;
-      buffer = [line];
+      buffer = [];
       continue;
     }
     if (current !== undefined) buffer.push(line);

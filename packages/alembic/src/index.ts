@@ -9,10 +9,11 @@ import {
   type Plan,
   type StackAdapter,
 } from "@polymigrate/core";
-import { findAlembic, type AlembicTool } from "./alembic-command.js";
+import { findPython, type AlembicTool } from "./alembic-command.js";
 import { createAlembicRevision } from "./alembic-create.js";
 import { createAlembicHistory } from "./alembic-history.js";
 import { ancestorsOf, readAlembicProject, readRevisionGraph, toMigrations, type RevisionGraph } from "./alembic-layout.js";
+import { compareWithAlembic, inspectWithAlembic } from "./alembic-inspect.js";
 import { createAlembicRunner } from "./alembic-run.js";
 
 export { readAlembicProject, readRevisionGraph, parseRevisionFile, ancestorsOf, toMigrations } from "./alembic-layout.js";
@@ -20,7 +21,7 @@ export type { AlembicProject, AlembicRevision, RevisionGraph } from "./alembic-l
 export { createAlembicHistory, headsAfterApplying, headsAfterRollingBack, readCurrentRevisions } from "./alembic-history.js";
 export { findAlembic, findPython, runAlembic, type AlembicTool, type AlembicToolSettings } from "./alembic-command.js";
 export { parseAlembicError, parseStepLine, splitOfflineSql } from "./alembic-run.js";
-export { inspectWithAlembic, helperScript, type AlembicInspection } from "./alembic-inspect.js";
+export { compareWithAlembic, inspectWithAlembic, helperScript, type AlembicInspection } from "./alembic-inspect.js";
 
 /** Settings of an Alembic project (`settings` in migrate.config). */
 export interface AlembicStackSettings {
@@ -79,13 +80,15 @@ export function createAlembicAdapter(options: AdapterOptions & { settings?: Alem
   const urlEnv = settings.urlEnv ?? "DIRECT_URL";
   const readProject = () => readAlembicProject(dir, { ...(settings.config ? { config: settings.config } : {}), ...(settings.section ? { section: settings.section } : {}) });
   const readGraph = () => readRevisionGraph(readProject());
-  let tool: Promise<AlembicTool> | undefined;
-  const findTool = () => {
-    tool ??= findAlembic(dir, settings);
-    // A failed search is not cached: the next command looks again.
-    tool.catch(() => (tool = undefined));
-    return tool;
+  // Both searched on first use only (never by `status`); a failed search is not kept, so the next command looks again.
+  let python: Promise<string> | undefined;
+  const findProjectPython = () => {
+    python ??= findPython(dir, settings);
+    python.catch(() => (python = undefined));
+    return python;
   };
+  const findTool = async (): Promise<AlembicTool> =>
+    settings.alembic ? { command: settings.alembic, prefix: [] } : { command: await findProjectPython(), prefix: ["-m", "alembic"] };
   const history = createAlembicHistory(
     { schema: settings.versionTableSchema ?? "public", table: settings.versionTable ?? "alembic_version" },
     readGraph,
@@ -94,6 +97,17 @@ export function createAlembicAdapter(options: AdapterOptions & { settings?: Alem
     project: readProject,
     urlEnv,
     tool: findTool,
+    async verify() {
+      const project = readProject();
+      const differences = compareWithAlembic(readRevisionGraph(project), await inspectWithAlembic(project, settings, { python: await findProjectPython() }));
+      if (differences.length > 0) {
+        throw new MigrateError(
+          "MIGRATIONS_INVALID",
+          `migrate read the revisions of "${project.iniFile}" differently from Alembic: ${differences.join("; ")}. Write "revision" and "down_revision" as plain literals at the top level of each file, as Alembic's template does. Nothing was run.`,
+          { details: { differences } },
+        );
+      }
+    },
   });
 
   return {

@@ -84,6 +84,22 @@ describe("a failing revision", () => {
   });
 });
 
+describe("a revision file read differently from Alembic", () => {
+  it("is refused before anything runs, naming the difference", { timeout: 60_000 }, async () => {
+    project.write(
+      "alembic/versions/cccc00000003_tricky.py",
+      revisionFile("cccc00000003", HEAD, "tricky", "op.create_table('tricky', sa.Column('id', sa.Integer(), primary_key=True))") +
+        "\nif True:\n    down_revision = None\n",
+    );
+    const { result, report } = await project.migrateJson(["up"], database.url);
+    expect(result.exitCode).toBe(2);
+    expect(report.projects[0]?.error?.code).toBe("MIGRATIONS_INVALID");
+    expect(report.projects[0]?.error?.message).toContain(`"cccc00000003" revises [] for Alembic, ["${HEAD}"] as read from its file`);
+    expect(await readAlembicVersion(database)).toEqual([]);
+    expect(await listTables(database)).toEqual(["alembic_version"]);
+  });
+});
+
 describe("two heads", () => {
   it("status says so, up refuses without --to, and --to applies one branch at a time", { timeout: 180_000 }, async () => {
     for (const branch of ["a", "b"]) {
