@@ -116,6 +116,7 @@ export { findPrismaCli, runPrisma, describePrismaFailure, type PrismaCli, type P
 export {
   createDirectPrismaAdapter,
   defineDirectPrismaConfig,
+  resolveDirectUrl,
   type DirectPrismaAdapterOptions,
   type DirectPrismaConfigOptions,
   type DirectPrismaConfig,

@@ -18,7 +18,7 @@ export interface DirectPrismaConfigOptions extends DirectPrismaAdapterOptions {
   migrations?: { path?: string; seed?: string };
 }
 
-/** The configuration {@link defineDirectPrismaConfig} returns, for Prisma's `defineConfig`. */
+/** The configuration {@link defineDirectPrismaConfig} returns, for Prisma 6's `defineConfig`. */
 export interface DirectPrismaConfig {
   experimental: { adapter: true };
   engine: "js";
@@ -79,6 +79,21 @@ function patchAdapter<T extends AdapterLike>(adapter: T): T {
 }
 
 /**
+ * The URL Prisma's CLI should migrate with, through the same direct-URL policy as `migrate`: `DIRECT_URL` first,
+ * `DATABASE_URL` only when it is not pooled, and a clear refusal for a pooled one. On Prisma 7, use it as
+ * `datasource: { url: resolveDirectUrl() }` in `prisma.config.ts`.
+ */
+export function resolveDirectUrl(options: Omit<DirectPrismaAdapterOptions, "databaseSchema" | "pool"> = {}): string {
+  return resolveMigrationUrl({
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.urlEnv ? { urlEnv: options.urlEnv } : {}),
+    ...(options.pooledUrlEnv ? { pooledUrlEnv: options.pooledUrlEnv } : {}),
+    ...(options.pooledHosts ? { pooledHosts: options.pooledHosts } : {}),
+    ...(options.allowPooledUrl ? { allowPooledUrl: true } : {}),
+  }).url;
+}
+
+/**
  * A `PrismaPg` driver-adapter factory for Prisma's CLI, connected through the same direct-URL policy as `migrate`
  * (`DIRECT_URL` first, `DATABASE_URL` only when it is not pooled, never a pooled URL), with the fixes Prisma 6.19's
  * WebAssembly schema engine needs: catalog types mapped to text (prisma/prisma#27403) and an idle pool that lets the
@@ -89,13 +104,7 @@ function patchAdapter<T extends AdapterLike>(adapter: T): T {
  * export default defineConfig({ experimental: { adapter: true }, engine: "js", adapter: () => createDirectPrismaAdapter() });
  */
 export async function createDirectPrismaAdapter(options: DirectPrismaAdapterOptions = {}): Promise<PrismaPg> {
-  const { url } = resolveMigrationUrl({
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.urlEnv ? { urlEnv: options.urlEnv } : {}),
-    ...(options.pooledUrlEnv ? { pooledUrlEnv: options.pooledUrlEnv } : {}),
-    ...(options.pooledHosts ? { pooledHosts: options.pooledHosts } : {}),
-    ...(options.allowPooledUrl ? { allowPooledUrl: true } : {}),
-  });
+  const url = resolveDirectUrl(options);
   const { PrismaPg } = await import("@prisma/adapter-pg");
   const factory = new PrismaPg(
     { allowExitOnIdle: true, ...options.pool, connectionString: url },
@@ -113,7 +122,7 @@ export async function createDirectPrismaAdapter(options: DirectPrismaAdapterOpti
 /**
  * The `prisma.config.ts` settings that run Prisma 6's CLI on its WebAssembly schema engine (no native engine
  * download) over the direct URL the policy accepts. Pass the result to Prisma's `defineConfig`. The URL is resolved
- * only when a command connects, so commands that need no database never ask for it.
+ * only when a command connects. Prisma 7 has no such engine switch: there, set `datasource: { url: resolveDirectUrl() }`.
  *
  * @example
  * // prisma.config.ts

@@ -131,7 +131,9 @@ async function diffSchemas(
   to: string | undefined,
   options: { cwd: string; env: Record<string, string | undefined> },
 ): Promise<string> {
-  const args = ["migrate", "diff", ...(from ? ["--from-schema-datamodel", from] : ["--from-empty"]), ...(to ? ["--to-schema-datamodel", to] : ["--to-empty"]), "--script"];
+  // Prisma 7 renamed --from-schema-datamodel / --to-schema-datamodel to --from-schema / --to-schema.
+  const flag = cli.major >= 7 ? "schema" : "schema-datamodel";
+  const args = ["migrate", "diff", ...(from ? [`--from-${flag}`, from] : ["--from-empty"]), ...(to ? [`--to-${flag}`, to] : ["--to-empty"]), "--script"];
   const { stdout } = await runPrisma(cli, args, options);
   return stdout;
 }
