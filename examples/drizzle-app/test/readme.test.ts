@@ -32,17 +32,17 @@ it("runs the README's commands as written, on a fresh database", async () => {
   // Our own commands never print the password (drizzle-kit's output is its own business, and it prints none here).
   for (const result of results) expect(result.stdout + result.stderr).not.toContain(password);
   const [status, plan, up, , history, seed, query, down, afterDown] = results;
-  expect(status!.stdout).toMatch(/drizzle-app\s+drizzle\s+\S+\s+0\s+3\s+none/);
+  expect(status!.stdout).toMatch(/drizzle-app\s+drizzle\s+\S+\s+0\s+4\s+none/);
   expect(plan!.stdout).toContain('CREATE TABLE "posts"');
-  expect(up!.stdout).toContain("3 applied");
-  expect(history!.stdout).toContain("0002_add_bio_and_feed_index");
+  expect(up!.stdout).toContain("4 applied");
+  expect(history!.stdout).toContain("0003_index_published_feed");
   expect(seed!.stdout).toContain("seeded 3 users");
   expect(query!.stdout).toContain("Notes on the analytical engine — by Ada");
-  expect(down!.stdout).toContain('Undoing "0002_add_bio_and_feed_index"');
-  expect(afterDown!.stdout).toMatch(/pending\s+0002_add_bio_and_feed_index/);
+  expect(down!.stdout).toContain('Undoing "0003_index_published_feed"');
+  expect(afterDown!.stdout).toMatch(/pending\s+0003_index_published_feed/);
   expect(await listTables(database)).toEqual(["posts", "users"]);
   const rows = await database.query("SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id");
-  expect(rows).toHaveLength(3);
+  expect(rows).toHaveLength(4);
   const index = await database.query("SELECT 1 FROM pg_indexes WHERE indexname = 'posts_published_created_at_idx'");
   expect(index).toHaveLength(1);
 });

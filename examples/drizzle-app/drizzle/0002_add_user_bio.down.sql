@@ -1,0 +1,2 @@
+-- Undoes 0002_add_user_bio.
+ALTER TABLE "users" DROP COLUMN "bio";
