@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { tailOf } from "./alembic-command.js";
-import { parseAlembicError, parseStepLine, splitOfflineSql } from "./alembic-run.js";
+import { lineInFile, parseAlembicError, parseStepLine, splitOfflineSql } from "./alembic-run.js";
 
 describe("parseStepLine", () => {
   it("reads the revision of Alembic's upgrade and downgrade log lines", () => {
@@ -38,6 +38,11 @@ describe("parseAlembicError", () => {
     });
     expect(error.stderrTail).toContain('File "/srv/app/alembic/versions/b2_broken.py", line 20, in upgrade');
     expect(error.stderrTail).not.toContain("dist-packages");
+  });
+
+  it("finds the line of the revision file the traceback went through", () => {
+    expect(lineInFile(STDERR, "/srv/app/alembic/versions/b2_broken.py")).toBe(20);
+    expect(lineInFile(STDERR, "/srv/app/alembic/versions/other.py")).toBeUndefined();
   });
 
   it("falls back to the last exception line for errors that are not the database's", () => {

@@ -147,7 +147,8 @@ export function createAlembicRunner(options: AlembicRunnerOptions): NativeRunner
       const report: MigrationReport = { id: migration.id, name: migration.name, outcome, durationMs, transactional: true };
       if (!isSuccess) {
         failed = true;
-        report.error = { ...parseAlembicError(result.stderr), file: migration.file };
+        const line = lineInFile(result.stderr, migration.file);
+        report.error = { ...parseAlembicError(result.stderr), file: migration.file, ...(line === undefined ? {} : { line }) };
       } else if (seen.some((id) => id !== migration.id)) {
         // Alembic ran more than this revision (a dependency the graph did not show): say so rather than hide it.
         context.emit({
@@ -198,6 +199,13 @@ export function createAlembicRunner(options: AlembicRunnerOptions): NativeRunner
       return rendered;
     },
   };
+}
+
+/** The line of `file` the traceback in `stderr` went through last (where the revision's code failed). */
+export function lineInFile(stderr: string, file: string): number | undefined {
+  let line: number | undefined;
+  for (const match of stderr.matchAll(/^\s*File "([^"]+)", line (\d+)/gm)) if (match[1] === file) line = Number(match[2]);
+  return line;
 }
 
 /** Splits `alembic upgrade --sql` output at its `-- Running upgrade a -> b` markers: the SQL of each revision. */

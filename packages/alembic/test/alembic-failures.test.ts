@@ -46,6 +46,8 @@ describe("a failing revision", () => {
     expect(error.sqlState).toBe("42P01");
     expect(error.statement).toBe("ALTER TABLE missing_table ADD COLUMN x integer");
     expect(error.file).toMatch(/bbbb00000002_broken\.py$/);
+    // The line of op.execute(...) in the revision file (revisionFile puts upgrade()'s body on line 20).
+    expect(error.line).toBe(21);
     expect(error.stderrTail).toContain("psycopg2.errors.UndefinedTable");
     expect(error.stderrTail).toContain("Running upgrade aaaa00000001 -> bbbb00000002, broken");
     expect(result.stdout + result.stderr).not.toContain(password);
