@@ -45,6 +45,22 @@ function invalid(file: string, message: string): MigrateError {
   return new MigrateError("CONFIG_INVALID", `${message} (in "${file}").`, { details: { file } });
 }
 
+const CONSOLE_METHODS = ["log", "info", "warn", "error", "debug", "trace"] as const;
+
+// A configuration may log while it loads (dotenv announces what it injected; a debug line may show the URL): none of
+// it may reach migrate's output, whose stdout can be JSON and must never carry a URL. drizzle-kit shows it when run.
+async function withoutConsole<T>(work: () => Promise<T>): Promise<T> {
+  const saved = CONSOLE_METHODS.map((method) => console[method]);
+  for (const method of CONSOLE_METHODS) console[method] = () => {};
+  try {
+    return await work();
+  } finally {
+    CONSOLE_METHODS.forEach((method, index) => {
+      console[method] = saved[index]!;
+    });
+  }
+}
+
 // Loads the file's default export without running the application: jiti transpiles TypeScript in memory, as
 // drizzle-kit's own loader does. Whatever the file reads from the environment (DIRECT_URL) stays in the returned
 // object, which is only picked from below and never printed.
@@ -58,7 +74,7 @@ async function importConfig(file: string): Promise<unknown> {
   }
   const jiti = createJiti(file, { moduleCache: false, fsCache: false, interopDefault: true });
   try {
-    return await jiti.import(file, { default: true });
+    return await withoutConsole(() => jiti.import(file, { default: true }));
   } catch (cause) {
     throw new MigrateError(
       "CONFIG_INVALID",

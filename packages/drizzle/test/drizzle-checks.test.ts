@@ -136,6 +136,17 @@ describe("the configuration", () => {
     expect(status.stderr).toContain('uses dialect "mysql"; migrate supports only "postgresql"');
   });
 
+  it("keeps what drizzle.config.ts logs while it loads out of migrate's output", async () => {
+    await generateThreeMigrations(project, BACKFILL);
+    const config = readFileSync(join(project.dir, "drizzle.config.ts"), "utf8");
+    project.write("drizzle.config.ts", `console.log("connecting to", process.env.DIRECT_URL);\nconsole.warn("[dotenv] injecting env");\n${config}`);
+    const status = await cli(["status", "--json"]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout).projects[0].status).toHaveLength(3);
+    expect(status.stdout + status.stderr).not.toContain("connecting to");
+    expect(status.stdout + status.stderr).not.toContain(PASSWORD);
+  });
+
   it("loads drizzle.config.ts without DIRECT_URL, and never prints the URL it reads", async () => {
     await generateThreeMigrations(project, BACKFILL);
     const missing = await cli(["status"], {});
