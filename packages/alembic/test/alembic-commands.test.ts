@@ -114,6 +114,14 @@ describe("the example, through the migrate CLI and the real Alembic", () => {
     expect(await readAlembicVersion(database)).toEqual([posts]);
   });
 
+  it("every revision of the example has a downgrade that undoes its upgrade (migrate verify)", { timeout: 240_000 }, async () => {
+    const verify = await project.migrate(["verify"], database.url);
+    expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+    for (const id of REVISIONS) expect(verify.stdout).toMatch(new RegExp(`✓ ${id}\\s+down and up agree with the schema`));
+    // verify works on a throwaway database: the target is untouched.
+    expect(await listTables(database)).toEqual([]);
+  });
+
   it("reads the revision graph from the files exactly as Alembic's own API does, and agrees on the current revision", async () => {
     const adapter = createAlembicAdapter({ dir: project.dir });
     const migrations = await adapter.readMigrations();

@@ -118,6 +118,13 @@ describe("two heads", () => {
     const human = await project.migrate(["status"], database.url);
     expect(human.stdout).toContain("2 heads");
 
+    // plan renders each branch from its own down revision (offline mode takes one starting point per call).
+    const plan = await project.migrateJson(["plan"], database.url);
+    const planned = plan.report.projects[0]?.migrations ?? [];
+    expect(planned.map((migration) => migration.id)).toEqual([...REVISIONS, "head000000a", "head000000b"]);
+    expect(planned.find((migration) => migration.id === "head000000a")?.sql).toContain("CREATE TABLE a_things");
+    expect(planned.find((migration) => migration.id === "head000000b")?.sql).toContain("CREATE TABLE b_things");
+
     const refused = await project.migrateJson(["up"], database.url);
     expect(refused.result.exitCode).toBe(2);
     expect(refused.report.projects[0]?.outcome).toBe("refused");
