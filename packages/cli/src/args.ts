@@ -36,7 +36,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "lint" | "push";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -77,6 +77,7 @@ export const COMMANDS: CommandSpec[] = [
     options: {
       steps: { type: "string", value: "<n>", description: "Undo the newest <n> migrations (default 1)" },
       to: { type: "string", value: "<id>", description: 'Undo every migration applied after <id>; "base" undoes all' },
+      confirm: { type: "string", value: "<database>", description: "Required on a production project: the database's name" },
       "lock-wait": LOCK_WAIT,
       ...SAFETY_OPTIONS,
     },
@@ -191,6 +192,8 @@ export interface ParsedArgs {
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   retries?: number;
+  /** The database name, to allow a destructive command on production. */
+  confirm?: string;
   /** `resolve`: what to record. */
   resolve?: { id: string; as: "applied" | "rolled-back" };
 }
@@ -276,7 +279,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (values["allow-unsafe"] === true) result.allowUnsafe = true;
   if (values.all === true) result.all = true;
   if (values.force === true) result.force = true;
-  for (const key of ["project", "config", "cwd", "to"] as const) {
+  for (const key of ["project", "config", "cwd", "to", "confirm"] as const) {
     const value = values[key];
     if (typeof value === "string") result[key] = value;
   }

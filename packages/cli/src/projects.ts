@@ -167,6 +167,7 @@ export function resolveTargets(workspace: Workspace, options: { allowPooledUrl: 
         adapter,
         url: resolveProjectUrl(workspace, config, options),
         ...(options.allowPooledUrl ? { allowPooledUrl: true } : {}),
+        ...productionMark(workspace, config),
       };
     } catch (error) {
       if (several && error instanceof MigrateError) {
@@ -177,4 +178,10 @@ export function resolveTargets(workspace: Workspace, options: { allowPooledUrl: 
       throw error;
     }
   });
+}
+
+/** Whether a project is production: its configuration says so, or `MIGRATE_ENV=production` for the whole run. */
+export function productionMark(workspace: Workspace, config: ProjectConfig): { production?: "config" | "MIGRATE_ENV" } {
+  if (config.production) return { production: "config" };
+  return workspace.env.MIGRATE_ENV === "production" ? { production: "MIGRATE_ENV" } : {};
 }

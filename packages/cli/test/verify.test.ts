@@ -1,7 +1,7 @@
 import { cpSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ADMIN_URL, createTestDatabase, createTestProject, listTables, runCli, type TestDatabase, type TestProject } from "@polymigrate/testing";
+import { ADMIN_URL, createTestDatabase, createTestProject, listTables, openSession, runCli, type TestDatabase, type TestProject } from "@polymigrate/testing";
 
 const sqlApp = fileURLToPath(new URL("../../../examples/sql-app/migrations", import.meta.url));
 let database: TestDatabase;
@@ -17,12 +17,10 @@ afterEach(async () => {
   await database.drop();
 });
 
-async function leftoverVerifyDatabases(): Promise<number> {
-  const pg = await import("@polymigrate/testing");
-  const admin = await pg.openSession(ADMIN_URL);
+async function databaseExists(name: string): Promise<boolean> {
+  const admin = await openSession(ADMIN_URL);
   try {
-    const result = await admin.query("SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'polymigrate_verify_%'");
-    return result.rows[0].n as number;
+    return (await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])).rowCount === 1;
   } finally {
     await admin.end();
   }
@@ -30,7 +28,6 @@ async function leftoverVerifyDatabases(): Promise<number> {
 
 describe("migrate verify", () => {
   it("passes on the sql-app example and leaves the target untouched", async () => {
-    const before = await leftoverVerifyDatabases();
     const result = await runCli(["verify"], { cwd: project.dir, env: { DIRECT_URL: database.urlWithPassword("verify-pw") } });
     expect(result.exitCode, result.stderr).toBe(0);
     for (const id of ["0003_index_books_title", "0002_create_books", "0001_create_authors"]) {
@@ -38,7 +35,10 @@ describe("migrate verify", () => {
     }
     expect(result.stdout + result.stderr).not.toContain("verify-pw");
     expect(await listTables(database)).toEqual([]);
-    expect(await leftoverVerifyDatabases()).toBe(before);
+    const json = await runCli(["verify", "--json"], { cwd: project.dir, env: { DIRECT_URL: database.url } });
+    const { throwawayDatabase } = JSON.parse(json.stdout).projects[0];
+    expect(throwawayDatabase).toMatch(/^polymigrate_verify_/);
+    expect(await databaseExists(throwawayDatabase)).toBe(false);
   });
 
   it("fails with the precise mismatch of a wrong down", async () => {

@@ -9,6 +9,7 @@ export type { Queryable } from "./db/queryable.js";
 export { connect, describeError, quoteIdent, type DatabaseSession, type ConnectOptions } from "./db/connect.js";
 export * from "./policy/redact.js";
 export * from "./policy/direct-url-policy.js";
+export * from "./policy/production-guard.js";
 export * from "./policy/pooler-probe.js";
 export * from "./sql/statements.js";
 export * from "./sql/checksum.js";

@@ -11,7 +11,7 @@ export async function downCommand(context: CommandContext) {
     downProject(
       target,
       { ...(args.steps === undefined ? {} : { steps: args.steps }), ...(args.to === undefined ? {} : { to: args.to }) },
-      { emit: context.emit, safety: projectSafety(context.workspace, target.name, context.args), ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }) },
+      { emit: context.emit, ...(args.confirm === undefined ? {} : { confirm: args.confirm }), safety: projectSafety(context.workspace, target.name, context.args), ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }) },
     ),
   );
   if (!args.json) renderRunSummary(report, context.output, context.cwd);

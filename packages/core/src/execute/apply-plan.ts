@@ -3,6 +3,7 @@ import type { EventSink } from "../model/events.js";
 import type { Migration } from "../model/migration.js";
 import type { MigrationReport } from "../model/report.js";
 import type { DatabaseSession } from "../db/connect.js";
+import { loadSqlParser } from "../sql/statements.js";
 import { dropInvalidIndexesFor } from "./invalid-indexes.js";
 import { runSqlScript, type SqlScriptResult } from "./run-sql.js";
 import {
@@ -63,6 +64,7 @@ export async function applyMigrations(
   migrations: Migration[],
   options: ApplyOptions,
 ): Promise<MigrationReport[]> {
+  await loadSqlParser();
   const reports: MigrationReport[] = [];
   let hasFailed = false;
   for (const [index, migration] of migrations.entries()) {
@@ -152,6 +154,7 @@ export async function rollbackMigrations(
   migrations: Migration[],
   options: RollbackOptions,
 ): Promise<MigrationReport[]> {
+  await loadSqlParser();
   const reports: MigrationReport[] = [];
   let hasFailed = false;
   for (const [index, migration] of migrations.entries()) {

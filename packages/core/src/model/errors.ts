@@ -20,7 +20,9 @@ export type MigrateErrorCode =
   | "CHILD_PROCESS_FAILED"
   | "TOOL_UNAVAILABLE"
   /** The safety lint found errors in the migrations `up` was about to apply. */
-  | "UNSAFE_MIGRATION";
+  | "UNSAFE_MIGRATION"
+  /** A destructive command on a production project without --confirm <database>. */
+  | "PRODUCTION_GUARD";
 
 /** Codes that mean "refused before any work started": bad usage, configuration or a policy (exit code 2). */
 export const REFUSAL_CODES: ReadonlySet<MigrateErrorCode> = new Set<MigrateErrorCode>([
@@ -37,6 +39,7 @@ export const REFUSAL_CODES: ReadonlySet<MigrateErrorCode> = new Set<MigrateError
   "MIGRATIONS_INVALID",
   "ROLLBACK_UNAVAILABLE",
   "UNSAFE_MIGRATION",
+  "PRODUCTION_GUARD",
 ]);
 
 /** Options of {@link MigrateError}: structured details and the underlying cause. */

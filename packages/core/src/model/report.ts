@@ -46,6 +46,18 @@ export interface MigrationReport {
   file?: string;
 }
 
+/** The round trip of one migration: its down must bring back the schema before it, its up the schema after it. */
+export interface VerifyStepReport {
+  id: string;
+  name: string;
+  result: "verified" | "mismatch" | "not-reversible" | "failed";
+  /** What differs from the schema before the migration, after its down. */
+  downDifferences: string[];
+  /** What differs from the schema after the migration, after its up ran again. */
+  upDifferences: string[];
+  message?: string;
+}
+
 /** One row of a history table, as `history` reports it. */
 export interface HistoryRow {
   id: string;
@@ -89,14 +101,11 @@ export interface ProjectReport {
   status?: StatusEntry[];
   history?: HistoryRow[];
   /** `verify`: the round trip of each migration, newest first. */
-  verification?: Array<{
-    id: string;
-    name: string;
-    result: "verified" | "mismatch" | "not-reversible" | "failed";
-    downDifferences: string[];
-    upDifferences: string[];
-    message?: string;
-  }>;
+  verification?: VerifyStepReport[];
+  /** `verify`: the throwaway database it created on the target's server (and dropped). */
+  throwawayDatabase?: string;
+  /** `up` on production: the time and WAL position before the run, and how to restore to them. */
+  restorePoint?: { time: string; lsn?: string; howTo: string };
   /** How long this run waited for another run's migration lock, when it had to. */
   lockWaitedMs?: number;
   /** What `create` wrote. */

@@ -2,7 +2,7 @@ import { connect, type DatabaseSession } from "../db/connect.js";
 import { applyMigrations, rollbackMigrations } from "../execute/apply-plan.js";
 import { acquireMigrationLock, describeLockHolder } from "../lock/migration-lock.js";
 import type { StackAdapter } from "../model/adapter.js";
-import { MigrateError, isMigrateError } from "../model/errors.js";
+import { MigrateError, REFUSAL_CODES, isMigrateError, type MigrateErrorCode } from "../model/errors.js";
 import type { EventSink } from "../model/events.js";
 import type { Migration } from "../model/migration.js";
 import type { IntegrityProblemKind, Plan } from "../model/plan.js";
@@ -11,8 +11,8 @@ import { planRun } from "../plan/plan-run.js";
 import type { ResolvedUrl } from "../policy/direct-url-policy.js";
 import { decidePoolerPolicy, probePooler } from "../policy/pooler-probe.js";
 import { redact, redactValue } from "../policy/redact.js";
-import { loadSqlParser } from "../sql/statements.js";
 import type { SafetySettings } from "../execute/session-settings.js";
+import { recordRestorePoint, requireProductionConfirmation, type ProductionMark } from "../policy/production-guard.js";
 import { checkPendingSafety, type UpLintSettings } from "../lint/lint-pending.js";
 
 /** One project, ready to run: its adapter and the URL the direct-URL policy accepted. */
@@ -22,6 +22,8 @@ export interface ProjectTarget {
   url: ResolvedUrl;
   /** The loud override `--allow-pooled-url`: a transaction-mode pooler found at run time only warns. */
   allowPooledUrl?: boolean;
+  /** Set when the project is production (its configuration says so, or MIGRATE_ENV=production). */
+  production?: ProductionMark;
 }
 
 /** Options shared by the project commands. */
@@ -35,6 +37,8 @@ export interface ProjectCommandOptions {
   to?: string;
   /** lock_timeout, statement_timeout and retries of each migration's session (`up`, `down`). */
   safety?: SafetySettings;
+  /** The database name, repeated to allow `down` on a production project. */
+  confirm?: string;
   /** `up` only: lint the pending migrations first and refuse errors, unless `allowUnsafe`. Absent: no lint. */
   lint?: UpLintSettings;
 }
@@ -60,7 +64,8 @@ export interface ProjectPlan {
 
 const noop: EventSink = () => {};
 
-function startReport(target: ProjectTarget): ProjectReport {
+/** A project's report before any work: its place, its database and the URL policy's decisions. */
+export function startReport(target: ProjectTarget): ProjectReport {
   return {
     project: target.name,
     stack: target.adapter.stack,
@@ -110,7 +115,6 @@ async function runProject(
   }
   let session: DatabaseSession | undefined;
   try {
-    await loadSqlParser();
     session = await connect(target.url.url, { source: target.url.source });
     await work(session, report, emit);
   } catch (error) {
@@ -133,7 +137,7 @@ async function runProject(
 }
 
 function isRefusal(code: string): boolean {
-  return ["INTEGRITY", "URL_POOLED", "MIGRATIONS_INVALID", "ROLLBACK_UNAVAILABLE", "USAGE", "STACK_UNSUPPORTED", "UNSAFE_MIGRATION"].includes(code);
+  return REFUSAL_CODES.has(code as MigrateErrorCode);
 }
 
 // The pooler probe, for the commands that change the schema: after connecting, before the lock. A transaction-mode
@@ -277,6 +281,10 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
         report.findings = linted.findings;
         report.lint = linted.summary;
       }
+      if (target.production) {
+        report.restorePoint = await recordRestorePoint(session);
+        emit({ type: "notice", project: target.name, level: "info", message: `Restore point: ${report.restorePoint.howTo}` });
+      }
       report.migrations = adapter.native
         ? await adapter.native.up(pending, { url: target.url.url, env: {}, emit, project: target.name })
         : await applyMigrations(adapter, session, pending, {
@@ -391,6 +399,13 @@ export function downProject(
 ): Promise<ProjectReport> {
   return runProject(target, options, async (session, report, emit) => {
     const { adapter } = target;
+    requireProductionConfirmation({
+      project: target.name,
+      url: target.url.url,
+      mark: target.production,
+      command: "down",
+      confirm: options.confirm,
+    });
     await checkPooler(target, session, report, emit);
     await withLock(target, options, emit, report, async () => {
       const { plan } = await readProjectPlan(adapter, session);

@@ -2,21 +2,10 @@ import { randomBytes } from "node:crypto";
 import { connect, quoteIdent } from "../db/connect.js";
 import { describeCatalogDifference, diffCatalogSnapshots, readCatalogSnapshot, type CatalogSnapshot } from "../catalog/catalog-snapshot.js";
 import { MigrateError } from "../model/errors.js";
-import type { ProjectReport } from "../model/report.js";
+import type { ProjectReport, VerifyStepReport } from "../model/report.js";
 import { redact, redactUrl } from "../policy/redact.js";
-import { downProject, upProject, type ProjectCommandOptions, type ProjectTarget } from "./project-run.js";
+import { downProject, startReport, upProject, type ProjectCommandOptions, type ProjectTarget } from "./project-run.js";
 
-/** The round trip of one migration: its down must bring back the schema before it, its up the schema after it. */
-export interface VerifyStepReport {
-  id: string;
-  name: string;
-  result: "verified" | "mismatch" | "not-reversible" | "failed";
-  /** What differs from the schema before the migration, after its down. */
-  downDifferences: string[];
-  /** What differs from the schema after the migration, after its up ran again. */
-  upDifferences: string[];
-  message?: string;
-}
 
 function throwawayUrl(url: string, database: string): string {
   const parsed = new URL(url);
@@ -44,19 +33,7 @@ export async function verifyProject(target: ProjectTarget, options: ProjectComma
   const scratch: ProjectTarget = { ...target, url: { ...target.url, url, display: redactUrl(url) } };
   const steps: VerifyStepReport[] = [];
   const admin = await connect(target.url.url, { source: target.url.source, applicationName: "polymigrate verify" });
-  const report: ProjectReport = {
-    project: target.name,
-    stack: target.adapter.stack,
-    dir: target.adapter.dir,
-    database: target.url.display,
-    urlSource: target.url.source,
-    outcome: "success",
-    policies: [...target.url.decisions],
-    migrations: [],
-    problems: [],
-    durationMs: 0,
-    verification: steps,
-  };
+  const report: ProjectReport = { ...startReport(target), verification: steps, throwawayDatabase: name };
   try {
     try {
       await admin.client.query(`CREATE DATABASE ${quoteIdent(name)}`);

@@ -1,4 +1,7 @@
-import { loadModule, parseSync } from "libpg-query";
+// PostgreSQL's parser is WebAssembly: loaded on first use only, so that commands that only read (status, history)
+// never pay for it.
+type Parser = typeof import("libpg-query");
+let parser: Parser | undefined;
 
 /** One statement of a migration, placed in its file. */
 export interface SqlStatement {
@@ -24,8 +27,16 @@ let loading: Promise<void> | undefined;
 
 /** Loads PostgreSQL's parser (WebAssembly) once; every other function here needs it loaded. */
 export function loadSqlParser(): Promise<void> {
-  loading ??= loadModule();
+  loading ??= import("libpg-query").then(async (module) => {
+    await module.loadModule();
+    parser = module;
+  });
   return loading;
+}
+
+function parseSync(sql: string): ReturnType<Parser["parseSync"]> {
+  if (!parser) throw new Error("splitStatements needs the parser: await loadSqlParser() first.");
+  return parser.parseSync(sql);
 }
 
 function lineAt(buffer: Buffer, offset: number): number {
