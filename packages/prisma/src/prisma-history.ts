@@ -126,11 +126,12 @@ export function createPrismaHistory(options: PrismaHistoryOptions = {}): History
       await insertRow(db, migration, { startedAt: record.startedAt, finishedAt: record.finishedAt, logs: null, appliedStepsCount: 1 });
     },
     async recordFailed(db, migration, record) {
-      // The row Prisma itself leaves after a failure: finished_at and rolled_back_at NULL, the error in logs. The
-      // core rolled the migration's transaction back, so no step of it stayed applied.
+      // The row Prisma itself leaves after a failure: finished_at and rolled_back_at NULL, the error in logs. A
+      // migration that ran in a transaction left nothing behind; one that could not run in a transaction keeps the
+      // statements that ran before the error, which the log counts.
       const logs = redact(
-        `Polymigrate: migration "${migration.id}" failed and its transaction was rolled back ` +
-          `(${record.statementsApplied} statement(s) had run before the error).\n${record.message}`,
+        `Polymigrate: migration "${migration.id}" failed after ${record.statementsApplied} statement(s) had run ` +
+          `(rolled back with its transaction when it ran in one).\n${record.message}`,
       );
       await insertRow(db, migration, { startedAt: record.startedAt, finishedAt: null, logs, appliedStepsCount: 0 });
     },

@@ -122,6 +122,33 @@ describe("agreement with prisma migrate", { timeout: 120_000 }, () => {
   });
 });
 
+describe("taking turns with prisma migrate deploy", { timeout: 120_000 }, () => {
+  it("migrate down, then prisma migrate deploy applies the undone migration again, and migrate agrees", async () => {
+    const database = await freshDatabase();
+    const app = project();
+    const env = urlEnv(database, PASSWORD);
+    const [first, second, third] = exampleMigrations();
+    expect((await runCli(["up", "--to", first!], { cwd: app.dir, env })).exitCode).toBe(0);
+    // Prisma applies the rest after migrate's first.
+    const deploy = await runPrismaCli(app, ["migrate", "deploy"], env);
+    expect(deploy.exitCode, deploy.stderr).toBe(0);
+    expect(deploy.stdout).toContain(second!);
+    expect(deploy.stdout).toContain(third!);
+
+    const down = await runCli(["down"], { cwd: app.dir, env });
+    expect(down.exitCode, down.stdout + down.stderr).toBe(0);
+    expect((await readHistory(database)).map((row) => row.migration_name)).toEqual([first, second]);
+
+    const redeploy = await runPrismaCli(app, ["migrate", "deploy"], env);
+    expect(redeploy.exitCode, redeploy.stderr).toBe(0);
+    expect(redeploy.stdout).toContain(third!);
+    const status = await runCli(["status", "--json"], { cwd: app.dir, env });
+    const report = JSON.parse(status.stdout) as { projects: Array<{ status: Array<{ state: string }>; problems: unknown[] }> };
+    expect(report.projects[0]!.status.map((entry) => entry.state)).toEqual(["applied", "applied", "applied"]);
+    expect(report.projects[0]!.problems).toEqual([]);
+  });
+});
+
 describe("a failed migration", { timeout: 120_000 }, () => {
   async function failOnce(): Promise<{ database: TestDatabase; app: TestProject; env: Record<string, string> }> {
     const database = await freshDatabase();
