@@ -317,6 +317,93 @@ describe("generateDown: a migration mixing kinds", () => {
   });
 });
 
+// One migration holding every reversible kind of the table above, in an order where each statement still applies.
+const EVERY_REVERSIBLE_KIND = `
+  SET lock_timeout = '5s';
+  SET search_path TO public;
+  CREATE EXTENSION IF NOT EXISTS citext;
+  CREATE SCHEMA audit;
+  CREATE SCHEMA archive CREATE TABLE entries (id int) CREATE VIEW recent AS SELECT id FROM entries;
+  CREATE TYPE reports.status AS ENUM ('draft', 'sent');
+  CREATE TYPE address AS (street text, city text);
+  CREATE TYPE float_range AS RANGE (subtype = float8);
+  CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
+  CREATE TYPE color AS ENUM ('red');
+  ALTER TYPE color ADD VALUE 'blue';
+  CREATE SEQUENCE order_numbers START 100;
+  CREATE TABLE accounts (id bigserial PRIMARY KEY, owner int REFERENCES users (id), note text NOT NULL DEFAULT '');
+  CREATE TABLE IF NOT EXISTS reports.daily (day date PRIMARY KEY);
+  CREATE TABLE user_copy AS SELECT * FROM users;
+  CREATE TABLE notes (id int PRIMARY KEY, body text);
+  INSERT INTO notes VALUES (1, 'a'), (2, 'b');
+  UPDATE notes SET body = upper(body);
+  DELETE FROM notes WHERE id = 1;
+  COMMENT ON TABLE notes IS 'scratch';
+  TRUNCATE notes;
+  CREATE INDEX users_email_idx ON users (email);
+  CREATE UNIQUE INDEX ON users (email, name);
+  CREATE INDEX ON users (lower(email));
+  CREATE INDEX ON ${LONG_TABLE} (a_column_name_that_is_also_rather_long_for_an_index);
+  CREATE VIEW named_users AS SELECT id, name FROM users WHERE name IS NOT NULL;
+  CREATE OR REPLACE VIEW sad_users AS SELECT id FROM users WHERE mood = 'sad';
+  CREATE MATERIALIZED VIEW post_counts AS SELECT author, count(*) FROM posts GROUP BY author;
+  CREATE FUNCTION reports.add(a int, b varchar(10) DEFAULT 'x', OUT total int, VARIADIC rest numeric[] DEFAULT '{}') LANGUAGE sql AS $$ SELECT a $$;
+  CREATE FUNCTION greet(who users) RETURNS text LANGUAGE sql AS $$ SELECT 'hi ' || who.name $$;
+  CREATE PROCEDURE reset_age(IN who int, OUT done boolean) LANGUAGE sql AS $$ SELECT true $$;
+  CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
+  CREATE POLICY own_posts ON posts USING (author = 1);
+  ALTER TABLE users ADD COLUMN nickname text NOT NULL DEFAULT '' CHECK (nickname <> 'root');
+  ALTER TABLE posts ADD COLUMN IF NOT EXISTS editor int REFERENCES users (id);
+  ALTER TABLE posts ADD CONSTRAINT posts_author_fk FOREIGN KEY (author) REFERENCES users (id);
+  ALTER TABLE posts ADD FOREIGN KEY (author) REFERENCES users (id) ON DELETE CASCADE;
+  ALTER TABLE users ADD CHECK (age >= 0), ADD CHECK (age > 0 OR name IS NULL), ADD UNIQUE (email);
+  ALTER TABLE tags ADD PRIMARY KEY (label);
+  ALTER TABLE bookings ADD EXCLUDE USING gist (during WITH &&);
+  ALTER TABLE ${LONG_TABLE} ADD UNIQUE (a_column_name_that_is_also_rather_long_for_an_index);
+  ALTER TABLE ${LONG_TABLE} ADD CHECK (a_column_name_that_is_also_rather_long_for_an_index > 0);
+  ALTER TABLE users ALTER COLUMN email SET NOT NULL, ALTER COLUMN age DROP NOT NULL;
+  ALTER TABLE users ADD COLUMN score int, ADD COLUMN level int DEFAULT 1, ADD COLUMN rank int;
+  ALTER TABLE users ALTER COLUMN score SET DEFAULT 5, ALTER COLUMN level DROP DEFAULT, ALTER COLUMN rank TYPE bigint;
+  ALTER TABLE counters ALTER COLUMN n ADD GENERATED ALWAYS AS IDENTITY;
+  ALTER TABLE posts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+  ALTER TABLE posts ADD CONSTRAINT posts_id_positive CHECK (id > 0) NOT VALID;
+  ALTER TABLE posts VALIDATE CONSTRAINT posts_id_positive;
+  CREATE INDEX CONCURRENTLY users_name_idx ON users (name);
+  ALTER TABLE users RENAME COLUMN name TO full_name;
+  ALTER TABLE posts RENAME CONSTRAINT posts_title_check TO posts_title_not_empty;
+  ALTER INDEX posts_title_idx RENAME TO posts_by_title;
+  ALTER TABLE posts RENAME TO articles;
+  ALTER VIEW adults RENAME TO grown_ups;
+  ALTER MATERIALIZED VIEW user_counts RENAME TO user_totals;
+  ALTER SEQUENCE invoice_numbers RENAME TO bill_numbers;
+  ALTER TYPE mood RENAME VALUE 'ok' TO 'fine';
+  ALTER TYPE mood RENAME TO feeling;
+  ALTER SCHEMA reports RENAME TO analytics;
+`;
+
+describe("generateDown: one migration covering every kind", () => {
+  it("reverses a migration holding every reversible kind exactly", async () => {
+    const result = await roundTrip(EVERY_REVERSIBLE_KIND);
+    const kinds = new Set(result.down.steps.map((step) => step.kind));
+    expect(REVERSIBLE.map((row) => row.kind).filter((kind) => !kinds.has(kind))).toEqual([]);
+    expect(result.down.isIrreversible).toBe(false);
+    expect(result.down.steps.every((step) => step.reversible)).toBe(true);
+    expect(result.remaining).toEqual([]);
+    expect(result.probeAfter).toEqual(result.probeBefore);
+  });
+
+  it("marks the same migration irreversible once it also holds every irreversible kind, one commented step each", async () => {
+    const irreversibleUp = IRREVERSIBLE.map((row) => `${row.up};`).join("\n");
+    const down = await generateDown(`${EVERY_REVERSIBLE_KIND}\n${irreversibleUp}\n`);
+    expect(down.isIrreversible).toBe(true);
+    const irreversibleSteps = down.steps.filter((step) => !step.reversible);
+    expect(irreversibleSteps.map((step) => step.kind).sort()).toEqual(IRREVERSIBLE.map((row) => row.kind).sort());
+    for (const step of irreversibleSteps) expect(down.sql).toContain(step.sql);
+    // The reversible steps are all still there, as statements.
+    expect(down.steps.filter((step) => step.reversible)).toEqual((await generateDown(EVERY_REVERSIBLE_KIND)).steps);
+  });
+});
+
 describe("draftDownFile", () => {
   it("drafts the down of an up file, naming the file and asking for a review", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pm-draft-down-"));
