@@ -27,7 +27,7 @@ export interface ProbePoolerOptions {
   client?: pg.Client;
   /** The variable the URL came from, for messages. */
   source?: string;
-  /** Bound on each step of the second connection, and the wait that counts as "blocked"; default 3 s. */
+  /** Bound on each step of the second connection, and the wait that counts as "blocked"; default 5 s. */
   stepTimeoutMs?: number;
 }
 
@@ -74,7 +74,7 @@ async function closeQuickly(client: pg.Client): Promise<void> {
  * if (probe.verdict === "transaction-pooler") console.error(probe.evidence.join("\n"));
  */
 export async function probePooler(url: string, options: ProbePoolerOptions = {}): Promise<PoolerProbeResult> {
-  const stepMs = options.stepTimeoutMs ?? 3_000;
+  const stepMs = options.stepTimeoutMs ?? 5_000;
   const owned = options.client ? undefined : await connect(url, { applicationName: "polymigrate probe", ...(options.source ? { source: options.source } : {}) });
   const a = options.client ?? owned!.client;
   try {
