@@ -17,6 +17,9 @@ describe("the demo (the README's main command)", () => {
     expect(result.stdout).toContain("Starting an embedded PostgreSQL");
     expect(result.stdout).toMatch(/^PROJECT\s+STACK\s+DATABASE\s+APPLIED\s+PENDING\s+PROBLEMS$/m);
     expect(result.stdout).toMatch(/^sql-app\s+sql\s+postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/polymigrate_demo_sql_app\s+3\s+0\s+none$/m);
+    for (const [project, stack] of [["prisma-app", "prisma"], ["drizzle-app", "drizzle"], ["alembic-app", "alembic"]]) {
+      expect(result.stdout).toMatch(new RegExp(`^${project}\\s+${stack}\\s+\\S+/polymigrate_demo_${project.replace("-", "_")}\\s+[1-9]\\d*\\s+0\\s+none$`, "m"));
+    }
   }, 180_000);
 
   it("uses DIRECT_URL's server when it is set", () => {
