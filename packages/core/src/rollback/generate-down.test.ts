@@ -246,6 +246,13 @@ describe("generateDown: every irreversible kind is a commented step that marks t
     expect(splitStatements(down.sql).statements).toEqual([]);
   });
 
+  it("does not count rows written to a CREATE TABLE IF NOT EXISTS table as covered: the table may be older than the up", async () => {
+    const down = await generateDown("CREATE TABLE IF NOT EXISTS users (id int);\nINSERT INTO users (id, age) VALUES (3, 1);\n");
+    expect(down.isIrreversible).toBe(true);
+    expect(down.steps.map((step) => [step.kind, step.reversible])).toEqual([["INSERT", false], ["CREATE TABLE", true]]);
+    expect(down.steps[1]?.reason).toMatch(/IF NOT EXISTS/);
+  });
+
   it("marks an up PostgreSQL cannot parse as irreversible, at the line of the error", async () => {
     const down = await generateDown("CREATE TABLE a (id int);\nCREATE TABLE b (id int,);\n");
     expect(down.isIrreversible).toBe(true);

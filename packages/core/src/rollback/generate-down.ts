@@ -209,7 +209,8 @@ function invertCreate(kind: string, node: Node, created: CreatedObjects): Invers
     case "CreateStmt": {
       const relation = node.relation as Node;
       if (relation.relpersistence === "t") return [{ kind: "CREATE TEMPORARY TABLE" }];
-      created.tables.add(relationKey(relation));
+      // With IF NOT EXISTS the table may be older than the up: what the up does to it is not covered by the drop.
+      if (!node.if_not_exists) created.tables.add(relationKey(relation));
       return [{
         kind: "CREATE TABLE",
         sql: `DROP TABLE ${relationName(relation)};`,
@@ -219,7 +220,7 @@ function invertCreate(kind: string, node: Node, created: CreatedObjects): Invers
     case "CreateTableAsStmt": {
       const relation = (node.into as Node).rel as Node;
       const isView = node.objtype === "OBJECT_MATVIEW";
-      if (!isView) created.tables.add(relationKey(relation));
+      if (!isView && !node.if_not_exists) created.tables.add(relationKey(relation));
       return [{
         kind: isView ? "CREATE MATERIALIZED VIEW" : "CREATE TABLE AS",
         sql: `DROP ${isView ? "MATERIALIZED VIEW" : "TABLE"} ${relationName(relation)};`,
@@ -346,7 +347,7 @@ function invertAlterTableCommand(relation: Node, command: Node, created: Created
   switch (command.subtype) {
     case "AT_AddColumn": {
       const definition = command.def.ColumnDef as Node;
-      created.columns.add(`${key}.${definition.colname}`);
+      if (!command.missing_ok) created.columns.add(`${key}.${definition.colname}`);
       return {
         kind: "ALTER TABLE ADD COLUMN",
         sql: `ALTER TABLE ${table} DROP COLUMN ${quoteIdent(definition.colname as string)};`,
