@@ -110,6 +110,21 @@ function prismaEnvironment(options: CreatePrismaMigrationOptions, schemaText: st
   return filled;
 }
 
+/**
+ * Prisma 6 needs a URL for `migrate diff` on its WebAssembly engine (it connects through prisma.config.ts's adapter)
+ * and the datasource block's variables to read the schema at all (else it falls back to downloading an engine): say
+ * so before running it, rather than let it fail on something else. Unset datasource variables take the direct URL.
+ */
+function checkPrisma6Environment(env: Record<string, string | undefined>, schemaText: string, urlEnv: string): void {
+  const missing = datasourceEnvNames(schemaText).filter((name) => !env[name]);
+  if ((env[urlEnv] || env.DATABASE_URL) && missing.length === 0) return;
+  throw new MigrateError(
+    "URL_MISSING",
+    `"migrate create" runs "prisma migrate diff", and Prisma 6 on its WebAssembly engine opens a database connection even to diff two schema files (it only reads). Set "${urlEnv}" to the direct URL of a reachable database (in the environment or the project's .env) and run again.`,
+    { details: { variables: [urlEnv, ...missing] } },
+  );
+}
+
 /** Finds the schema as of the last migration: the newest migration folder's snapshot. */
 function findPreviousSnapshot(migrationsDir: string, folders: string[]): string | undefined {
   const last = folders.at(-1);
@@ -161,6 +176,7 @@ export async function createPrismaMigration(options: CreatePrismaMigrationOption
     const current = readSchemaText(layout.schemaPath);
     const cli = findPrismaCli(layout.dir);
     const env = prismaEnvironment(options, current);
+    if (cli.major < 7) checkPrisma6Environment(env, current, options.urlEnv ?? "DIRECT_URL");
     const scratch = mkdtempSync(join(tmpdir(), "polymigrate-prisma-"));
     try {
       let from: string | undefined;

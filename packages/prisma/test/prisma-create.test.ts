@@ -158,6 +158,15 @@ describe("migrate create", { timeout: 120_000 }, () => {
     expect(existsSync(join(app.dir, "prisma", "migrations"))).toBe(false);
   });
 
+  it("asks for DIRECT_URL before running Prisma 6 without a URL, instead of letting it fail on an engine download", async () => {
+    const app = project({ schema: changedSchema() });
+    const before = migrationFolders(app);
+    const create = await runCli(["create", "add comments"], { cwd: app.dir, env: {} });
+    expect(create.exitCode).toBe(2);
+    expect(create.stderr).toContain('Set "DIRECT_URL" to the direct URL of a reachable database');
+    expect(migrationFolders(app)).toEqual(before);
+  });
+
   it("never puts the URL or its password in a child process's arguments", async () => {
     const database = await freshDatabase();
     const app = project({ schema: changedSchema() });
