@@ -116,7 +116,14 @@ export async function startPgBouncer(options: StartPgBouncerOptions): Promise<Pg
   let child: ChildProcess | undefined;
   let port = 0;
   let output = "";
+  // A test process that ends without calling stop() must not leave a PgBouncer behind.
+  const killOnExit = () => {
+    child?.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", killOnExit);
   const stop = async () => {
+    process.off("exit", killOnExit);
     const running = child;
     child = undefined;
     if (running && running.exitCode === null && running.signalCode === null) {
