@@ -36,6 +36,8 @@ export interface LintMigration {
   sql: string;
   /** The 1-based line of `file` where `sql` starts (when `sql` is a section of the file); default 1. */
   firstLine?: number;
+  /** Whether `sql` is exactly the content of `file` (Squawk then reads the file itself, without a temporary copy). */
+  isWholeFile?: boolean;
   /**
    * Set for SQL rendered from code (Alembic): every finding points at this line of `file` (the revision's `upgrade`),
    * and keeps its line in the rendered SQL as `renderedLine`.

@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { loadSqlParser, type SqlStatement } from "../sql/statements.js";
 import type { LintFinding, LintLevel, LintMigration, LintSettings } from "./lint-finding.js";
 import {
@@ -8,6 +8,7 @@ import {
   checkMixedTransaction,
   findCreatedTables,
   findEarlierCreation,
+  isTransactionalWithoutParsing,
   parseMigrations,
   readAllowComments,
   runsInTransaction,
@@ -92,38 +93,53 @@ function place(migration: LintMigration, sqlLine: number): { line: number; rende
   return { line: (migration.firstLine ?? 1) - 1 + sqlLine };
 }
 
-// Runs Squawk once per transaction mode (at most two processes for the whole run), over temporary copies of the
-// migrations' SQL: the copy is exactly what `up` runs, whichever part of the user's file it came from.
+// Runs Squawk once per transaction mode (at most two processes for the whole run). Squawk reads the user's files
+// where the SQL is the whole file; other SQL (a section of a file, SQL rendered from code) goes through a temporary
+// copy, which is exactly what `up` runs.
 async function squawkFindings(
   binary: string,
-  parsed: ParsedMigration[],
+  inputs: LintMigration[],
+  isTransactional: boolean[],
   options: LintOptions,
 ): Promise<{ index: number; violation: SquawkViolation }[]> {
-  const folder = await mkdtemp(join(tmpdir(), "polymigrate-lint-"));
+  let folder: string | undefined;
   try {
-    await Promise.all(parsed.map((migration, index) => writeFile(join(folder, `${index}.sql`), migration.input.sql)));
+    const paths: string[] = [];
+    const indexByPath = new Map<string, number>();
+    for (const [index, input] of inputs.entries()) {
+      let path = input.file;
+      if (!input.isWholeFile || indexByPath.has(path)) {
+        folder ??= await mkdtemp(join(tmpdir(), "polymigrate-lint-"));
+        path = join(folder, `${index}.sql`);
+        await writeFile(path, input.sql);
+      }
+      paths[index] = path;
+      indexByPath.set(path, index);
+    }
     const include = options.include ?? [];
     const timeoutRules: readonly string[] = SQUAWK_TIMEOUT_RULES;
     const exclude = include.includes("require-timeout-settings") ? [] : timeoutRules.filter((rule) => !include.includes(rule));
     const squawkInclude = include.filter((rule) => rule !== "require-timeout-settings" && !timeoutRules.includes(rule));
-    const groups = [true, false].map((inTransaction) => ({
-      inTransaction,
-      files: parsed.flatMap((migration, index) => (runsInTransaction(migration) === inTransaction ? [`${index}.sql`] : [])),
-    }));
+    const groups = [true, false].map((inTransaction) =>
+      inputs.flatMap((_, index) => (isTransactional[index] === inTransaction ? [paths[index]!] : [])),
+    );
     const results = await Promise.all(
-      groups.map((group) =>
-        runSquawk(binary, group.files, {
-          cwd: folder,
+      groups.map((files, group) =>
+        runSquawk(binary, files, {
+          cwd: folder ?? tmpdir(),
           exclude,
           include: squawkInclude,
-          assumeInTransaction: group.inTransaction,
+          assumeInTransaction: group === 0,
           ...(options.serverVersionNum ? { serverVersionNum: options.serverVersionNum } : {}),
         }),
       ),
     );
-    return results.flat().map((violation) => ({ index: Number.parseInt(violation.file, 10), violation }));
+    return results.flat().flatMap((violation) => {
+      const index = indexByPath.get(violation.file) ?? indexByPath.get(resolve(folder ?? tmpdir(), violation.file));
+      return index === undefined ? [] : [{ index, violation }];
+    });
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    if (folder) await rm(folder, { recursive: true, force: true });
   }
 }
 
@@ -138,8 +154,11 @@ async function squawkFindings(
  */
 export async function lintMigrations(migrations: LintMigration[], options: LintOptions = {}): Promise<LintResult> {
   await loadSqlParser();
-  const parsed = parseMigrations(migrations, options.serverVersionNum);
-  const context = parseMigrations(options.context ?? [], options.serverVersionNum);
+  // Squawk starts first and runs while our parser reads the migrations: it only needs to know which migrations run
+  // in a transaction, which the text alone tells for nearly all of them.
+  const isTransactional = migrations.map(
+    (input) => isTransactionalWithoutParsing(input) ?? runsInTransaction(parseMigrations([input], options.serverVersionNum)[0]!),
+  );
   const disabled = new Set(options.disable ?? []);
   const notices: string[] = [];
   const binary = findSquawkBinary(options.env ?? process.env);
@@ -148,12 +167,22 @@ export async function lintMigrations(migrations: LintMigration[], options: LintO
       `Squawk's binary is not installed for ${process.platform}-${process.arch} (the optional dependency @squawk-cli/${process.platform}-${process.arch} of squawk-cli): only Polymigrate's own lint rules ran.`,
     );
   }
+  const squawking = binary && migrations.length > 0 ? squawkFindings(binary, migrations, isTransactional, options) : Promise.resolve([]);
+  // Keep a failure of Squawk for the await below, not as an unhandled rejection while we parse.
+  squawking.catch(() => {});
+  // Parsed in slices, yielding between them, so that Squawk's process starts and its output is read meanwhile.
+  const parsed: ParsedMigration[] = [];
+  for (let start = 0; start < migrations.length; start += 100) {
+    parsed.push(...parseMigrations(migrations.slice(start, start + 100), options.serverVersionNum));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const context = parseMigrations(options.context ?? [], options.serverVersionNum);
 
   type Located = { index: number; statement?: SqlStatement; statementIndex?: number; finding: LintFinding };
   const located: Located[] = [];
 
-  if (binary && parsed.length > 0) {
-    for (const { index, violation } of await squawkFindings(binary, parsed, options)) {
+  {
+    for (const { index, violation } of await squawking) {
       const migration = parsed[index];
       if (!migration) continue;
       const sqlLine = violation.line + 1;

@@ -25,12 +25,12 @@ export function countFindings(findings: LintFinding[]): Pick<LintSummary, "error
   };
 }
 
-// Where a migration's SQL starts in its file: 1 when the SQL is the whole file, else the line it starts on.
-async function firstLineOf(migration: Migration, sql: string): Promise<number> {
+// Where a migration's SQL starts in its file: line 1 and the whole file, or the line a section starts on.
+async function placeInFile(migration: Migration, sql: string): Promise<{ firstLine: number; isWholeFile?: true }> {
   const content = await readFile(migration.file, "utf8").catch(() => undefined);
-  if (content === undefined || content === sql) return 1;
-  const offset = content.indexOf(sql);
-  return offset <= 0 ? 1 : content.slice(0, offset).split("\n").length;
+  if (content === sql) return { firstLine: 1, isWholeFile: true };
+  const offset = content === undefined ? -1 : content.indexOf(sql);
+  return { firstLine: offset <= 0 ? 1 : content!.slice(0, offset).split("\n").length };
 }
 
 // The line of a revision's `def upgrade(` (Alembic), where findings in its rendered SQL point.
@@ -52,7 +52,7 @@ export async function toLintMigrations(migrations: Migration[], rendered: Record
           id: migration.id,
           file: migration.file,
           sql: migration.sql,
-          firstLine: await firstLineOf(migration, migration.sql),
+          ...(await placeInFile(migration, migration.sql)),
           ...(migration.transactional === undefined ? {} : { transactional: migration.transactional }),
         };
       }

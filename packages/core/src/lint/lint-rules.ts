@@ -53,10 +53,23 @@ export function parseMigrations(migrations: LintMigration[], serverVersionNum?: 
 
 /** Whether the runner (or the stack) runs the migration inside one transaction. */
 export function runsInTransaction(migration: ParsedMigration): boolean {
-  if (migration.input.isWrappedByStack) return true;
-  if (migration.input.transactional !== undefined) return migration.input.transactional;
-  if (hasNoTransactionDirective(migration.input.sql)) return false;
-  return !migration.statements.some((statement) => statement.nonTransactionalReason);
+  return isTransactionalWithoutParsing(migration.input) ?? !migration.statements.some((statement) => statement.nonTransactionalReason);
+}
+
+// The words of every statement that can refuse a transaction (see findNonTransactionalReason).
+const NON_TRANSACTIONAL_WORDS =
+  /\b(?:concurrently|vacuum|database|tablespace|system|subscription|begin|commit|rollback|end|start|abort|savepoint|release|prepare|value)\b/i;
+
+/**
+ * Whether the migration runs in a transaction, when that is clear without parsing it (from its settings, its
+ * directive, or the absence of every word a non-transactional statement needs); `undefined` when only the parser can
+ * tell.
+ */
+export function isTransactionalWithoutParsing(input: LintMigration): boolean | undefined {
+  if (input.isWrappedByStack) return true;
+  if (input.transactional !== undefined) return input.transactional;
+  if (hasNoTransactionDirective(input.sql)) return false;
+  return NON_TRANSACTIONAL_WORDS.test(input.sql) ? undefined : true;
 }
 
 /**

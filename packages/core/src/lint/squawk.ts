@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { execa } from "execa";
 import { ChildProcessError } from "../model/errors.js";
 
 /**
@@ -68,6 +67,8 @@ export async function runSquawk(binary: string, files: string[], options: RunSqu
   args.push(options.assumeInTransaction ? "--assume-in-transaction" : "--no-assume-in-transaction");
   // Squawk reads a .squawk.toml from the folder it runs in; the temporary folder has none, so these flags are the
   // whole configuration.
+  // execa is loaded on first use: every command imports the core, few run Squawk.
+  const { execa } = await import("execa");
   const result = await execa(binary, [...args, "--", ...files], { cwd: options.cwd, reject: false, stripFinalNewline: true });
   const stdout = String(result.stdout ?? "");
   if ((result.exitCode === 0 || result.exitCode === 1) && stdout.trim().startsWith("[")) {
