@@ -1,3 +1,7 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createTestDatabase,
@@ -18,6 +22,7 @@ interface Finding {
   migration: string;
   suppressed?: string;
   source: string;
+  renderedLine?: number;
 }
 
 const CREATE_USERS = "CREATE TABLE users (\n  id bigint PRIMARY KEY,\n  email text NOT NULL,\n  age integer\n);\n";
@@ -209,4 +214,67 @@ describe("migrate lint on the plain-SQL stack", () => {
     expect(result.stdout).toContain("mixed-transaction");
     expect(result.stdout).not.toContain("require-concurrent-index-creation");
   });
+});
+
+const ALEMBIC_EXAMPLE = fileURLToPath(new URL("../../../examples/alembic-app", import.meta.url));
+const INDEX_REVISION = "20261124_da19748f0605_index_posts_by_author_add_user_bio.py";
+
+describe("migrate lint on an Alembic project, through its offline SQL", () => {
+  let alembic: string;
+
+  beforeEach(() => {
+    alembic = mkdtempSync(join(tmpdir(), "polymigrate-lint-alembic-"));
+    cpSync(ALEMBIC_EXAMPLE, alembic, {
+      recursive: true,
+      filter: (source) => !["node_modules", "__pycache__", "test", ".env"].includes(basename(source)),
+    });
+  });
+
+  afterEach(() => rmSync(alembic, { recursive: true, force: true }));
+
+  function lineOf(file: string, text: string): number {
+    return readFileSync(file, "utf8").split("\n").findIndex((line) => line.includes(text)) + 1;
+  }
+
+  it("points a finding at the revision file, on the op call that made the statement", async () => {
+    const revisionFile = join(alembic, "alembic/versions", INDEX_REVISION);
+    const result = await runCli(["lint", "--json"], { cwd: alembic, env: {}, timeoutMs: 120_000 });
+    expect(result.exitCode).toBe(1);
+    const report = JSON.parse(result.stdout).projects[0];
+    expect(report.lint).toMatchObject({ scope: "all", migrations: 3, squawk: "ran", errors: 1 });
+    const index = active(report.findings).find((finding: Finding) => finding.rule === "require-concurrent-index-creation");
+    expect(index).toMatchObject({ migration: "da19748f0605", level: "error", file: revisionFile });
+    expect(index.line).toBe(lineOf(revisionFile, "op.create_index('ix_posts_author_id_created_at'"));
+    expect(index.renderedLine).toBeGreaterThan(0);
+
+    const human = await runCli(["lint"], { cwd: alembic, env: {}, timeoutMs: 120_000 });
+    expect(human.stdout).toContain(`alembic/versions/${INDEX_REVISION}:${index.line} (line ${index.renderedLine} of its SQL)  require-concurrent-index-creation`);
+  }, 120_000);
+
+  it("lints the pending revisions against the database, and up refuses them until --allow-unsafe", async () => {
+    const env = { DIRECT_URL: database.url };
+    const first = await runCli(["up", "--to", "803f3626e1af"], { cwd: alembic, env, timeoutMs: 120_000 });
+    expect(first.exitCode).toBe(0);
+    // The tables were created earlier in that run: their indexes were harmless. Now posts has a row.
+    await database.query("INSERT INTO users (email, name) VALUES ('a@example.com', 'A')");
+    await database.query("INSERT INTO posts (author_id, title) SELECT id, 'Hello' FROM users");
+
+    const lint = await runCli(["lint", "--json"], { cwd: alembic, env, timeoutMs: 120_000 });
+    expect(lint.exitCode).toBe(1);
+    const report = JSON.parse(lint.stdout).projects[0];
+    expect(report.lint).toMatchObject({ scope: "pending", migrations: 1, errors: 1 });
+    expect(active(report.findings).find((finding: Finding) => finding.level === "error")).toMatchObject({
+      rule: "require-concurrent-index-creation",
+      file: join(alembic, "alembic/versions", INDEX_REVISION),
+    });
+
+    const refused = await runCli(["up"], { cwd: alembic, env, timeoutMs: 120_000 });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(`alembic/versions/${INDEX_REVISION}:`);
+    expect(await database.query("SELECT version_num FROM alembic_version")).toEqual([{ version_num: "803f3626e1af" }]);
+
+    const allowed = await runCli(["up", "--allow-unsafe"], { cwd: alembic, env, timeoutMs: 120_000 });
+    expect(allowed.exitCode).toBe(0);
+    expect(await database.query("SELECT version_num FROM alembic_version")).toEqual([{ version_num: "da19748f0605" }]);
+  }, 180_000);
 });

@@ -43,6 +43,12 @@ export interface LintMigration {
    * and keeps its line in the rendered SQL as `renderedLine`.
    */
   anchorLine?: number;
+  /**
+   * With `anchorLine`: the code of the function that produced the SQL (Alembic's `upgrade`), 1-based line by line from
+   * `anchorLine`. A finding then points at the line of that code that names the statement's index, column or table,
+   * when one does.
+   */
+  sourceLines?: string[];
   /** The migration's own transaction choice; `undefined` lets the statements decide, as the runner does. */
   transactional?: boolean;
   /** Whether the stack runs the migration in a transaction it opens itself (Alembic), whatever the statements say. */

@@ -15,7 +15,7 @@ import {
   type ParsedMigration,
   type RuleFinding,
 } from "./lint-rules.js";
-import { formatTable, targetTable, type TableName } from "./sql-facts.js";
+import { formatTable, namesOf, targetTable, type TableName } from "./sql-facts.js";
 import { SQUAWK_TIMEOUT_RULES, findSquawkBinary, runSquawk, type SquawkViolation } from "./squawk.js";
 
 /**
@@ -88,9 +88,22 @@ function firstLine(text: string): string {
   return text.includes("\n") ? `${line} …` : line;
 }
 
-function place(migration: LintMigration, sqlLine: number): { line: number; renderedLine?: number } {
-  if (migration.anchorLine !== undefined) return { line: migration.anchorLine, renderedLine: sqlLine };
+function place(migration: LintMigration, sqlLine: number, statement?: SqlStatement): { line: number; renderedLine?: number } {
+  if (migration.anchorLine !== undefined) {
+    return { line: findSourceLine(migration, statement) ?? migration.anchorLine, renderedLine: sqlLine };
+  }
   return { line: (migration.firstLine ?? 1) - 1 + sqlLine };
+}
+
+// The line of the code (Alembic's `op.create_index('ix_name', ...)`) that names the rendered statement's index,
+// column or table in quotes; `undefined` when none does.
+function findSourceLine(migration: LintMigration, statement: SqlStatement | undefined): number | undefined {
+  if (!statement || !migration.sourceLines || migration.anchorLine === undefined) return undefined;
+  for (const name of namesOf(statement)) {
+    const index = migration.sourceLines.findIndex((line) => line.includes(`'${name}'`) || line.includes(`"${name}"`));
+    if (index !== -1) return migration.anchorLine + index;
+  }
+  return undefined;
 }
 
 // Runs Squawk once per transaction mode (at most two processes for the whole run). Squawk reads the user's files
@@ -203,7 +216,7 @@ export async function lintMigrations(migrations: LintMigration[], options: LintO
           ...(violation.help ? { help: violation.help } : {}),
           migration: migration.input.id,
           file: migration.input.file,
-          ...place(migration.input, sqlLine),
+          ...place(migration.input, sqlLine, at?.statement),
           column: violation.column + 1,
           ...(at ? { statement: firstLine(at.statement.text) } : {}),
         },
@@ -242,7 +255,7 @@ export async function lintMigrations(migrations: LintMigration[], options: LintO
         ...(finding.help ? { help: finding.help } : {}),
         migration: migration.input.id,
         file: migration.input.file,
-        ...place(migration.input, finding.statement.line),
+        ...place(migration.input, finding.statement.line, finding.statement),
         statement: firstLine(finding.statement.text),
       },
     });

@@ -33,11 +33,16 @@ async function placeInFile(migration: Migration, sql: string): Promise<{ firstLi
   return { firstLine: offset <= 0 ? 1 : content!.slice(0, offset).split("\n").length };
 }
 
-// The line of a revision's `def upgrade(` (Alembic), where findings in its rendered SQL point.
-async function upgradeLineOf(file: string): Promise<number> {
-  const content = await readFile(file, "utf8").catch(() => "");
-  const index = content.split("\n").findIndex((line) => /^\s*(?:async\s+)?def\s+upgrade\s*\(/.test(line));
-  return index === -1 ? 1 : index + 1;
+// The line of a revision's `def upgrade(` (Alembic), where findings in its rendered SQL point, and the function's
+// lines, to place each finding on the `op.` call that names its index, column or table.
+async function upgradeFunctionOf(file: string): Promise<{ anchorLine: number; sourceLines?: string[] }> {
+  const lines = (await readFile(file, "utf8").catch(() => "")).split("\n");
+  const start = lines.findIndex((line) => /^\s*(?:async\s+)?def\s+upgrade\s*\(/.test(line));
+  if (start === -1) return { anchorLine: 1 };
+  const indent = /^\s*/.exec(lines[start]!)![0].length;
+  let end = start + 1;
+  while (end < lines.length && (lines[end]!.trim() === "" || /^\s*/.exec(lines[end]!)![0].length > indent || lines[end]!.trim().startsWith("#"))) end++;
+  return { anchorLine: start + 1, sourceLines: lines.slice(start, end) };
 }
 
 /**
@@ -58,7 +63,7 @@ export async function toLintMigrations(migrations: Migration[], rendered: Record
       }
       const sql = rendered[migration.id];
       if (sql === undefined) return undefined;
-      return { id: migration.id, file: migration.file, sql, anchorLine: await upgradeLineOf(migration.file), isWrappedByStack: true };
+      return { id: migration.id, file: migration.file, sql, ...(await upgradeFunctionOf(migration.file)), isWrappedByStack: true };
     }),
   );
   return inputs.filter((input): input is LintMigration => input !== undefined);

@@ -162,3 +162,26 @@ export function referencesColumn(statement: SqlStatement, table: TableName, colu
   collectFacts(statement.node, facts);
   return facts.tables.some((candidate) => isSameTable(candidate, table)) && facts.names.has(column);
 }
+
+/**
+ * The names a statement acts on, most specific first: the index, constraint or column it creates or changes, then
+ * its table. Used to find the line of code that produced a rendered statement.
+ */
+export function namesOf(statement: SqlStatement): string[] {
+  const node = statement.node;
+  if (!node) return [];
+  const names: string[] = [];
+  if (typeof node.idxname === "string") names.push(node.idxname);
+  for (const command of commandsOf(node)) {
+    if (typeof command.name === "string") names.push(command.name);
+    const definition = command.def as Node | undefined;
+    const column = (definition?.ColumnDef as Node | undefined)?.colname;
+    if (typeof column === "string") names.push(column);
+    const constraint = (definition?.Constraint as Node | undefined)?.conname;
+    if (typeof constraint === "string") names.push(constraint);
+  }
+  if (typeof node.subname === "string") names.push(node.subname);
+  const table = targetTable(statement) ?? createdTable(statement);
+  if (table) names.push(table.name);
+  return names;
+}
