@@ -143,6 +143,7 @@ describe("taking turns with prisma migrate deploy", { timeout: 120_000 }, () => 
     expect(redeploy.exitCode, redeploy.stderr).toBe(0);
     expect(redeploy.stdout).toContain(third!);
     const status = await runCli(["status", "--json"], { cwd: app.dir, env });
+    expect(status.exitCode, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout) as { projects: Array<{ status: Array<{ state: string }>; problems: unknown[] }> };
     expect(report.projects[0]!.status.map((entry) => entry.state)).toEqual(["applied", "applied", "applied"]);
     expect(report.projects[0]!.problems).toEqual([]);
@@ -205,6 +206,7 @@ describe("a failed migration", { timeout: 120_000 }, () => {
     expect(marked[0]!.finished_at).toBeNull();
 
     const status = await runCli(["status", "--json"], { cwd: app.dir, env });
+    expect(status.exitCode, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout) as { projects: Array<{ status: Array<{ id: string; state: string }> }> };
     expect(report.projects[0]!.status.find((entry) => entry.id === FAILING_ID)?.state).toBe("pending");
 
@@ -283,6 +285,7 @@ describe("integrity", { timeout: 120_000 }, () => {
     app.write(`prisma/migrations/20301231000000_later/migration.sql`, 'CREATE TABLE "Later" ("id" INTEGER);\n');
 
     const status = await runCli(["status", "--json"], { cwd: app.dir, env });
+    expect(status.exitCode, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout) as { projects: Array<{ problems: Array<{ kind: string; id: string }> }> };
     expect(report.projects[0]!.problems).toEqual([expect.objectContaining({ kind: "changed", id: first })]);
 
