@@ -46,13 +46,25 @@ describe("bounded lock waits", () => {
 
   it("succeeds on a retry once the blocking transaction ends", async () => {
     const holder = await openSession(database.url, "holds-briefly");
+    const watcher = await openSession(database.url, "watcher");
     await holder.query("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE;");
-    setTimeout(() => void holder.query("ROLLBACK").then(() => holder.end()), 700);
-    const result = await runCli(["up", "--lock-timeout", "300ms", "--retries", "5", "--json"], {
+    const running = runCli(["up", "--lock-timeout", "300ms", "--retries", "5", "--json"], {
       cwd: project.dir,
       env: { DIRECT_URL: database.url },
     });
-    expect(result.exitCode).toBe(0);
+    // Release the table only once the migration's ALTER has waited and given up at least once.
+    const waitingAlter = async () =>
+      (
+        await watcher.query(
+          "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE users%' AND wait_event_type = 'Lock' AND datname = current_database()",
+        )
+      ).rowCount === 1;
+    for (let polls = 0; polls < 300 && !(await waitingAlter()); polls++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let polls = 0; polls < 300 && (await waitingAlter()); polls++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await holder.query("ROLLBACK");
+    await Promise.all([holder.end(), watcher.end()]);
+    const result = await running;
+    expect(result.exitCode, result.stderr).toBe(0);
     const migration = JSON.parse(result.stdout).projects[0].migrations[0];
     expect(migration.outcome).toBe("applied");
     expect(migration.attempts).toBeGreaterThan(1);

@@ -1,5 +1,5 @@
 import { resolveProject, MigrateError } from "@polymigrate/core";
-import { renderRunSummary } from "../render/human.js";
+import { renderProjectSummary } from "../render/human.js";
 import type { CommandContext } from "./context.js";
 import { runEachProject } from "./run-projects.js";
 
@@ -14,7 +14,9 @@ export async function resolveCommand(context: CommandContext) {
   const selection = args.resolve!;
   const report = await runEachProject("resolve", targets, (target) =>
     resolveProject(target, selection, { emit: context.emit, ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }) }),
+    (project) => {
+      if (!args.json) renderProjectSummary(project, "resolve", context.output, context.cwd);
+    },
   );
-  if (!args.json) renderRunSummary(report, context.output, context.cwd);
   return report;
 }

@@ -5,10 +5,15 @@ export async function runEachProject(
   command: RunCommand,
   targets: ProjectTarget[],
   run: (target: ProjectTarget) => Promise<ProjectReport>,
+  onProject?: (report: ProjectReport) => void,
 ): Promise<RunReport> {
   const startedAt = new Date();
   const projects: ProjectReport[] = [];
-  for (const target of targets) projects.push(await run(target));
+  for (const target of targets) {
+    const report = await run(target);
+    onProject?.(report);
+    projects.push(report);
+  }
   const outcome = projects.some((project) => project.outcome === "failed")
     ? "failed"
     : projects.some((project) => project.outcome === "refused")

@@ -111,20 +111,23 @@ function summary(report: ProjectReport, command: RunReport["command"], cwd: stri
   if (command === "down" && report.migrations.length > 0) {
     lines.push(`  ${count("rolled-back")} undone in ${milliseconds(report.durationMs)}`);
   }
+  if (report.snapshot) {
+    const saved = report.snapshot.tables.map((table) => `${table.name} (${table.rows} rows)`).join(", ");
+    lines.push(
+      command === "up"
+        ? `  Snapshot ${report.snapshot.id} saved in ${relative(cwd, report.snapshot.folder) || "."} (${report.snapshot.mode}${saved ? `: ${saved}` : ""}). ${report.snapshot.howTo ?? ""}`.trimEnd()
+        : `  Restored snapshot ${report.snapshot.id} (${report.snapshot.mode}${saved ? `; data of ${saved}` : ""}).`,
+    );
+  }
   for (const migration of report.migrations) lines.push(...renderFailure(migration, cwd).map((line) => `  ${line}`));
   const skipped = report.migrations.filter((migration) => migration.outcome === "skipped");
   if (skipped.length > 0) lines.push(`  Not run: ${skipped.map((migration) => migration.id).join(", ")}.`);
   return lines;
 }
 
-/** Renders the end of an `up` or `down` run. */
-export function renderRunSummary(report: RunReport, output: Output, cwd: string): void {
-  for (const project of report.projects) {
-    const lines = summary(project, report.command, cwd);
-    if (lines.length === 0) continue;
-    if (report.projects.length > 1) output.out(`${project.project}:`);
-    for (const line of lines) (project.outcome === "success" ? output.out : output.err)(line);
-  }
+/** Renders the end of one project's `up`, `down` or `resolve`, right after its progress lines. */
+export function renderProjectSummary(project: ProjectReport, command: RunReport["command"], output: Output, cwd: string): void {
+  for (const line of summary(project, command, cwd)) (project.outcome === "success" ? output.out : output.err)(line);
 }
 
 /** Renders `status`: one table for all projects, then each project's migrations and problems. */
