@@ -14,6 +14,9 @@ it("runs the README's commands as written, on a fresh database", async () => {
   const password = "drizzle-app-readme-pw";
   const url = database.urlWithPassword(password);
   const results = await runReadmeCommands(`${dir}/README.md`, { cwd: dir, env: { DIRECT_URL: url, DATABASE_URL: url } });
+  for (const result of results) {
+    expect(result.exitCode, `${result.command}\n${result.stdout}\n${result.stderr}`).toBe(0);
+  }
   expect(results.map((result) => result.command)).toEqual([
     "pnpm exec migrate status",
     "pnpm exec migrate plan",
@@ -26,9 +29,6 @@ it("runs the README's commands as written, on a fresh database", async () => {
     "pnpm exec migrate status",
     "pnpm exec migrate up",
   ]);
-  for (const result of results) {
-    expect(result.exitCode, `${result.command}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  }
   // Our own commands never print the password (drizzle-kit's output is its own business, and it prints none here).
   for (const result of results) expect(result.stdout + result.stderr).not.toContain(password);
   const [status, plan, up, , history, seed, query, down, afterDown] = results;

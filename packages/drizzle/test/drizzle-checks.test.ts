@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, listTables, runCli, type TestDatabase, type TestProject } from "@polymigrate/testing";
-import { createDrizzleProject, generateThreeMigrations, readJournalOf, runDrizzleKit, writeJournalOf } from "./drizzle-project.js";
+import { createDrizzleProject, generateThreeMigrations, readJournalOf, runDrizzleKit, writeJournalOf, reportOf } from "./drizzle-project.js";
 
 const PASSWORD = "s3cret-pw";
 const BACKFILL = "UPDATE users SET role = 'member' WHERE role IS NULL;\n";
@@ -40,7 +40,7 @@ describe("drizzle's pending rule", () => {
     writeJournalOf(project, { ...journal, entries: [users, posts, backfill] });
 
     const status = await cli(["status", "--json"]);
-    const [only] = JSON.parse(status.stdout).projects;
+    const [only] = reportOf(status).projects;
     const skipped = only.problems.find((problem: { kind: string }) => problem.kind === "out-of-order");
     expect(skipped.id).toBe(tags[1]);
     expect(skipped.message).toContain("drizzle-kit migrate would skip it without a word");
@@ -68,7 +68,7 @@ describe("drizzle's pending rule", () => {
     await db.query("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('feed', 42)");
     project.write(`drizzle/${tags[2]}.sql`, "UPDATE users SET role = 'admin';\n");
     const status = await cli(["status", "--json"]);
-    const [only] = JSON.parse(status.stdout).projects;
+    const [only] = reportOf(status).projects;
     const kinds = only.problems.map((problem: { kind: string; id: string }) => `${problem.kind}:${problem.id}`);
     expect(kinds).toContain(`changed:${tags[2]}`);
     expect(kinds.some((kind: string) => /^missing:row-\d+@42$/.test(kind))).toBe(true);
@@ -142,7 +142,7 @@ describe("the configuration", () => {
     project.write("drizzle.config.ts", `console.log("connecting to", process.env.DIRECT_URL);\nconsole.warn("[dotenv] injecting env");\n${config}`);
     const status = await cli(["status", "--json"]);
     expect(status.exitCode, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout).projects[0].status).toHaveLength(3);
+    expect(reportOf(status).projects[0].status).toHaveLength(3);
     expect(status.stdout + status.stderr).not.toContain("connecting to");
     expect(status.stdout + status.stderr).not.toContain(PASSWORD);
   });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, listColumns, runCli, type TestDatabase, type TestProject } from "@polymigrate/testing";
-import { SCHEMA_V1, createDrizzleProject, readJournalOf, runDrizzleKit } from "./drizzle-project.js";
+import { SCHEMA_V1, createDrizzleProject, readJournalOf, runDrizzleKit, reportOf } from "./drizzle-project.js";
 
 const PASSWORD = "s3cret-pw";
 
@@ -34,7 +34,7 @@ describe("migrate create", () => {
     project.write("src/db/schema.ts", SCHEMA_V1.replace('email: text("email").notNull().unique(),', 'email: text("email").notNull().unique(),\n  bio: text("bio"),'));
     const created = await cli(["create", "add bio", "--json"]);
     expect(created.exitCode, created.stderr).toBe(0);
-    const report = JSON.parse(created.stdout);
+    const report = reportOf(created);
     expect(report.projects[0].created.id).toBe("0001_add_bio");
     const journal = readJournalOf(project);
     expect(journal.entries.map((entry) => entry.tag)).toEqual(["0000_init", "0001_add_bio"]);

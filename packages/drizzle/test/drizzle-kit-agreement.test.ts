@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, listTables, runCli, type TestDatabase, type TestProject } from "@polymigrate/testing";
-import { createDrizzleProject, generateThreeMigrations, readJournalOf, runDrizzleKit } from "./drizzle-project.js";
+import { createDrizzleProject, generateThreeMigrations, readJournalOf, runDrizzleKit, reportOf } from "./drizzle-project.js";
 
 const PASSWORD = "s3cret-pw";
 const BACKFILL = "UPDATE users SET role = 'member' WHERE role IS NULL;\n";
@@ -68,7 +68,7 @@ describe("migrate and drizzle-kit agree on what is applied", () => {
 
     const status = await cli(["status", "--json"], db);
     expect(status.exitCode).toBe(0);
-    const report = JSON.parse(status.stdout);
+    const report = reportOf(status);
     const [only] = report.projects;
     expect(only.stack).toBe("drizzle");
     expect(only.status.map((entry: { state: string }) => entry.state)).toEqual(["applied", "applied", "applied"]);
@@ -116,7 +116,7 @@ describe("each migration in its own transaction", () => {
     expect(await db.query("SELECT * FROM users")).toEqual([]);
 
     const status = await cli(["status", "--json"], db);
-    const [only] = JSON.parse(status.stdout).projects;
+    const [only] = reportOf(status).projects;
     expect(only.status.map((entry: { id: string; state: string }) => `${entry.id}:${entry.state}`)).toEqual([
       `${tags[0]}:applied`,
       `${tags[1]}:applied`,
@@ -136,7 +136,7 @@ describe("each migration in its own transaction", () => {
     const ours = await database();
     const up = await cli(["up", "--json"], ours);
     expect(up.exitCode, up.stderr).toBe(0);
-    const [only] = JSON.parse(up.stdout).projects;
+    const [only] = reportOf(up).projects;
     expect(only.migrations.map((migration: { id: string; transactional: boolean }) => `${migration.id}:${migration.transactional}`)).toEqual([
       `${tags[0]}:true`,
       `${tags[1]}:true`,
@@ -169,7 +169,7 @@ describe("the configuration's migrations table and schema", () => {
     expect(await listTables(db, "drizzle")).toEqual([]);
 
     const history = await cli(["history", "--json"], db);
-    const [only] = JSON.parse(history.stdout).projects;
+    const [only] = reportOf(history).projects;
     expect(only.history).toHaveLength(3);
     expectNoPassword(up, history);
   });

@@ -90,6 +90,15 @@ export async function runDrizzleKit(args: string[], cwd: string, url?: string) {
   });
 }
 
+/** The JSON report a `migrate ... --json` run printed; its stderr in the error when stdout is not JSON. */
+export function reportOf(result: { stdout: string; stderr: string; exitCode: number }): any {
+  try {
+    return JSON.parse(result.stdout);
+  } catch {
+    throw new Error(`migrate printed no JSON report (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
 /** `meta/_journal.json` of a project. */
 export function readJournalOf(project: TestProject): { entries: Array<{ idx: number; when: number; tag: string; breakpoints: boolean }> } {
   return JSON.parse(readFileSync(join(project.dir, "drizzle", "meta", "_journal.json"), "utf8"));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, listTables, runCli, type TestDatabase, type TestProject } from "@polymigrate/testing";
-import { SCHEMA_V2, createDrizzleProject } from "./drizzle-project.js";
+import { SCHEMA_V2, createDrizzleProject, reportOf } from "./drizzle-project.js";
 
 const PASSWORD = "s3cret-pw";
 
@@ -30,7 +30,7 @@ describe("migrate push (development only)", () => {
     expect(await listTables(db, "drizzle")).toEqual([]);
     const again = await runCli(["push", "--json"], { cwd: project.dir, env: { DIRECT_URL: db.urlWithPassword(PASSWORD) } });
     expect(again.exitCode).toBe(0);
-    expect(JSON.parse(again.stdout).outcome).toBe("success");
+    expect(reportOf(again).outcome).toBe("success");
     for (const result of [push, again]) expect(result.stdout + result.stderr).not.toContain(PASSWORD);
   });
 
