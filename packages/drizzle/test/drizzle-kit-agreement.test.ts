@@ -125,6 +125,24 @@ describe("each migration in its own transaction", () => {
     expectNoPassword(up, status);
   });
 
+  it("migrate resolve --applied records a migration finished by hand as drizzle would, so drizzle-kit skips it", async () => {
+    const tags = await generateThreeMigrations(project, "INSERT INTO no_such_table VALUES (1);\n");
+    const db = await database();
+    expect((await cli(["up"], db)).exitCode).toBe(1);
+    const resolved = await cli(["resolve", "--applied", tags[2]!], db);
+    expect(resolved.exitCode, resolved.stderr).toBe(0);
+    const recorded = await rows(db);
+    expect(recorded).toHaveLength(3);
+    expect(Number(recorded[2]!.created_at)).toBe(readJournalOf(project).entries[2]!.when);
+    const kit = await runDrizzleKit(["migrate"], project.dir, db.urlWithPassword(PASSWORD));
+    expect(kit.exitCode, kit.all).toBe(0);
+    expect(await rows(db)).toEqual(recorded);
+    const back = await cli(["resolve", "--rolled-back", tags[2]!], db);
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect(await rows(db)).toEqual(recorded.slice(0, 2));
+    expectNoPassword(resolved, back);
+  });
+
   it("runs a migration whose statement cannot run in a transaction outside one, where drizzle-kit migrate fails", async () => {
     const tags = await generateThreeMigrations(project, 'CREATE INDEX CONCURRENTLY "users_role_idx" ON "users" ("role");\n');
     const theirs = await database();
