@@ -65,6 +65,8 @@ export const COMMANDS: CommandSpec[] = [
       },
       ...SAFETY_OPTIONS,
       "allow-unsafe": { type: "boolean", description: "Apply even when the safety lint finds errors in the pending migrations (loud)" },
+      snapshot: { type: "boolean", description: "First save what the run may change with pg_dump (undo with down --to-snapshot <id>)" },
+      "snapshot-data": { type: "boolean", description: "With --snapshot: also save the data of the tables the run touches" },
     },
     examples: ["migrate up", "migrate up --project api --lock-wait 30s"],
   },
@@ -78,6 +80,7 @@ export const COMMANDS: CommandSpec[] = [
       steps: { type: "string", value: "<n>", description: "Undo the newest <n> migrations (default 1)" },
       to: { type: "string", value: "<id>", description: 'Undo every migration applied after <id>; "base" undoes all' },
       confirm: { type: "string", value: "<database>", description: "Required on a production project: the database's name" },
+      "to-snapshot": { type: "string", value: "<id>", description: "Restore the snapshot <id> taken by up --snapshot (the way through irreversible migrations)" },
       "lock-wait": LOCK_WAIT,
       ...SAFETY_OPTIONS,
     },
@@ -194,6 +197,11 @@ export interface ParsedArgs {
   retries?: number;
   /** The database name, to allow a destructive command on production. */
   confirm?: string;
+  /** `up --snapshot`: save what the run may change first; `snapshotData` also saves the touched tables' data. */
+  snapshot?: boolean;
+  snapshotData?: boolean;
+  /** `down --to-snapshot <id>`: the snapshot to restore. */
+  toSnapshot?: string;
   /** `resolve`: what to record. */
   resolve?: { id: string; as: "applied" | "rolled-back" };
 }
@@ -279,6 +287,15 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (values["allow-unsafe"] === true) result.allowUnsafe = true;
   if (values.all === true) result.all = true;
   if (values.force === true) result.force = true;
+  if (values.snapshot === true) result.snapshot = true;
+  if (values["snapshot-data"] === true) {
+    if (values.snapshot !== true) throw usageError("--snapshot-data goes with --snapshot: use \"migrate up --snapshot --snapshot-data\".");
+    result.snapshotData = true;
+  }
+  if (typeof values["to-snapshot"] === "string") {
+    if (values.steps !== undefined || values.to !== undefined) throw usageError("Use --to-snapshot alone, without --steps or --to: the snapshot says where to go back to.");
+    result.toSnapshot = values["to-snapshot"];
+  }
   for (const key of ["project", "config", "cwd", "to", "confirm"] as const) {
     const value = values[key];
     if (typeof value === "string") result[key] = value;

@@ -30,6 +30,7 @@ export { findSquawkBinary, formatPgVersion, SQUAWK_TIMEOUT_RULES } from "./lint/
 export { POLYMIGRATE_RULES, type PolymigrateRule } from "./lint/lint-rules.js";
 export * from "./catalog/catalog-snapshot.js";
 export * from "./rollback/generate-down.js";
+export * from "./snapshot/index.js";
 export {
   createSqlAdapter,
   sqlStack,

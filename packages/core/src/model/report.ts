@@ -106,6 +106,8 @@ export interface ProjectReport {
   throwawayDatabase?: string;
   /** `up` on production: the time and WAL position before the run, and how to restore to them. */
   restorePoint?: { time: string; lsn?: string; howTo: string };
+  /** `up --snapshot`: the snapshot taken before the run; `down --to-snapshot`: the snapshot restored. */
+  snapshot?: SnapshotReport;
   /** How long this run waited for another run's migration lock, when it had to. */
   lockWaitedMs?: number;
   /** What `create` wrote. */
@@ -117,6 +119,20 @@ export interface ProjectReport {
   lint?: LintSummary;
   error?: { code: string; message: string; details?: Record<string, unknown> };
   durationMs: number;
+}
+
+/** A snapshot in a report: what it saved, where, and how to restore it. */
+export interface SnapshotReport {
+  id: string;
+  /** `schema`, `tables` (the data of the tables the run touches) or `all` (every table's data). */
+  mode: "schema" | "tables" | "all";
+  folder: string;
+  /** Why this mode. */
+  reason?: string;
+  /** The tables whose data it saved (or restored), with their row counts at snapshot time. */
+  tables: Array<{ name: string; rows: number }>;
+  /** How to restore it (`up`). */
+  howTo?: string;
 }
 
 /** How the safety lint ran for a project. */

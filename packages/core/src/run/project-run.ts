@@ -14,6 +14,11 @@ import { redact, redactValue } from "../policy/redact.js";
 import type { SafetySettings } from "../execute/session-settings.js";
 import { recordRestorePoint, requireProductionConfirmation, type ProductionMark } from "../policy/production-guard.js";
 import { checkPendingSafety, type UpLintSettings } from "../lint/lint-pending.js";
+import { join } from "node:path";
+import { isIrreversibleDown } from "../rollback/generate-down.js";
+import { findCoveringSnapshot, readSnapshotManifest, describeSnapshotDatabase } from "../snapshot/snapshot-manifest.js";
+import { takeSnapshot } from "../snapshot/take-snapshot.js";
+import { restoreSnapshot } from "../snapshot/restore-snapshot.js";
 
 /** One project, ready to run: its adapter and the URL the direct-URL policy accepted. */
 export interface ProjectTarget {
@@ -41,6 +46,10 @@ export interface ProjectCommandOptions {
   confirm?: string;
   /** `up` only: lint the pending migrations first and refuse errors, unless `allowUnsafe`. Absent: no lint. */
   lint?: UpLintSettings;
+  /** Where snapshots live: `<configuration folder or cwd>/.polymigrate/snapshots` (default: under the process's cwd). */
+  snapshotsDir?: string;
+  /** `up --snapshot`: save what the run may change first; `includeData` is `--snapshot-data`. */
+  snapshot?: { includeData: boolean };
 }
 
 /** What `resolve` records. */
@@ -281,6 +290,28 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
         report.findings = linted.findings;
         report.lint = linted.summary;
       }
+      if (options.snapshot) {
+        const snapshotsDir = options.snapshotsDir ?? defaultSnapshotsDir();
+        const taken = await takeSnapshot(session, {
+          url: target.url.url,
+          project: target.name,
+          stack: adapter.stack,
+          snapshotsDir,
+          historyTable: adapter.history.location,
+          applied: appliedIds(plan),
+          pending,
+          includeData: options.snapshot.includeData,
+        });
+        report.snapshot = {
+          id: taken.id,
+          mode: taken.mode,
+          folder: taken.folder,
+          reason: taken.reason,
+          tables: taken.tables,
+          howTo: `To undo this run, run "migrate down --to-snapshot ${taken.id}".`,
+        };
+        emit({ type: "notice", project: target.name, level: "info", message: `Snapshot "${taken.id}" saved (${taken.reason}). ${report.snapshot.howTo}` });
+      }
       if (target.production) {
         report.restorePoint = await recordRestorePoint(session);
         emit({ type: "notice", project: target.name, level: "info", message: `Restore point: ${report.restorePoint.howTo}` });
@@ -294,6 +325,21 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
           });
     });
   });
+}
+
+function defaultSnapshotsDir(): string {
+  return join(process.cwd(), ".polymigrate", "snapshots");
+}
+
+function appliedIds(plan: Plan): string[] {
+  return plan.entries.filter((entry) => entry.state === "applied" || entry.state === "changed" || entry.state === "missing").map((entry) => entry.id);
+}
+
+/** Whether `down` can undo a migration by SQL: it has a down, and the down does not say it is irreversible. */
+export function describeRollbackBlocker(migration: Migration): string | undefined {
+  if (!migration.down) return "no down migration";
+  if (isIrreversibleDown(migration.down.sql)) return "irreversible (its down says -- polymigrate:irreversible)";
+  return undefined;
 }
 
 /** The pending migrations `up` applies: all, or those up to and including `to`. */
@@ -416,12 +462,29 @@ export function downProject(
         return;
       }
       if (!adapter.native) {
-        const withoutDown = range.filter((migration) => !migration.down);
-        if (withoutDown.length > 0) {
+        const blocked = range.flatMap((migration) => {
+          const blocker = describeRollbackBlocker(migration);
+          return blocker ? [{ id: migration.id, blocker }] : [];
+        });
+        if (blocked.length > 0) {
+          const ids = blocked.map((entry) => entry.id);
+          const covering = findCoveringSnapshot(options.snapshotsDir ?? defaultSnapshotsDir(), {
+            project: target.name,
+            url: target.url.url,
+            ids,
+            appliedNow: appliedIds(plan),
+          });
+          const list = range.map((migration) => `"${migration.id}" (${describeRollbackBlocker(migration) ?? "down file"})`).join(", ");
+          const withoutDown = blocked.filter((entry) => entry.blocker === "no down migration");
+          const way = covering
+            ? `Snapshot "${covering.id}" (taken before them) covers them: run "migrate down --to-snapshot ${covering.id}" to restore the database to it (it also undoes ${covering.pending.length > 0 ? "every migration applied since" : "nothing else"}).`
+            : withoutDown.length === blocked.length
+              ? `Write ${adapter.stack === "sql" ? "a <id>.down.sql file beside it" : "a down file"}, then run "migrate down" again.`
+              : 'No snapshot covers them: restore the data by hand (point-in-time recovery), or next time apply with "migrate up --snapshot --snapshot-data" and undo with "migrate down --to-snapshot <id>".';
           throw new MigrateError(
             "ROLLBACK_UNAVAILABLE",
-            `Cannot undo ${withoutDown.map((migration) => `"${migration.id}"`).join(", ")}: no down migration (${adapter.stack === "sql" ? "a <id>.down.sql file beside it" : "a down file"}). Write one, then run "migrate down" again. Nothing was undone.`,
-            { details: { ids: withoutDown.map((migration) => migration.id) } },
+            `Cannot undo ${blocked.map((entry) => `"${entry.id}"`).join(", ")}: ${blocked.map((entry) => `"${entry.id}" is ${entry.blocker}`).join("; ")}. In range: ${list}. ${way} Nothing was undone.`,
+            { details: { ids, ...(covering ? { snapshot: covering.id } : {}) } },
           );
         }
       }
@@ -439,6 +502,61 @@ export function downProject(
             ...(options.safety ? { safety: options.safety } : {}),
           });
       report.migrations = reports;
+    });
+  });
+}
+
+/**
+ * `down --to-snapshot <id>`: restores a snapshot taken by `up --snapshot`, under the migration lock and in one
+ * transaction: what the runs since created is dropped, the saved tables come back with their data, and the history
+ * rows of the migrations applied since are rolled back as the stack would. Refuses a snapshot of another project or
+ * database.
+ */
+export function restoreProjectSnapshot(target: ProjectTarget, id: string, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report, emit) => {
+    const { adapter } = target;
+    requireProductionConfirmation({ project: target.name, url: target.url.url, mark: target.production, command: "down", confirm: options.confirm });
+    const { manifest, folder } = readSnapshotManifest(options.snapshotsDir ?? defaultSnapshotsDir(), id);
+    const database = describeSnapshotDatabase(target.url.url);
+    if (manifest.project !== target.name || manifest.database.name !== database.name) {
+      throw new MigrateError(
+        "USAGE",
+        `Snapshot "${id}" is of project "${manifest.project}" on database "${manifest.database.name}", not of project "${target.name}" on database "${database.name}". Use a snapshot of this database (or --project ${manifest.project} with its URL). Nothing was changed.`,
+        { details: { id, snapshotProject: manifest.project, snapshotDatabase: manifest.database.name, database: database.name } },
+      );
+    }
+    await checkPooler(target, session, report, emit);
+    await withLock(target, options, emit, report, async () => {
+      const { plan } = await readProjectPlan(adapter, session);
+      report.problems = plan.problems;
+      const appliedNow = appliedIds(plan);
+      const gone = manifest.applied.filter((applied) => !appliedNow.includes(applied));
+      if (gone.length > 0) {
+        throw new MigrateError(
+          "USAGE",
+          `Snapshot "${id}" was taken with ${gone.map((entry) => `"${entry}"`).join(", ")} applied, which are not applied now: restoring it would not go back in time. Use a newer snapshot. Nothing was changed.`,
+          { details: { id, notApplied: gone } },
+        );
+      }
+      const rollBack = plan.entries
+        .filter((entry) => appliedNow.includes(entry.id) && !manifest.applied.includes(entry.id))
+        .reverse()
+        .map((entry): Migration => entry.migration ?? { id: entry.id, name: entry.id, order: -1, checksum: "", file: "" });
+      emit({
+        type: "notice",
+        project: target.name,
+        level: "info",
+        message: `Restoring snapshot "${id}" (${manifest.mode}, taken ${manifest.createdAt})${rollBack.length > 0 ? `: undoes ${rollBack.map((migration) => `"${migration.id}"`).join(", ")}` : ""}.`,
+      });
+      const restored = await restoreSnapshot(session, { manifest, folder, history: adapter.history, rollBack });
+      report.snapshot = {
+        id,
+        mode: manifest.mode,
+        folder,
+        reason: manifest.reason,
+        tables: manifest.tables.filter((table) => restored.tables.includes(table.name)),
+      };
+      report.migrations = rollBack.map((migration) => ({ id: migration.id, name: migration.name, outcome: "rolled-back" as const, durationMs: 0 }));
     });
   });
 }
