@@ -47,6 +47,9 @@ const BASE = `
   CREATE VIEW adults AS SELECT id, name FROM users WHERE age >= 18;
   CREATE MATERIALIZED VIEW user_counts AS SELECT count(*) AS total FROM users;
   CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+  CREATE TABLE events (id int, kind int) PARTITION BY LIST (kind);
+  CREATE TABLE events_one (id int, kind int);
+  GRANT SELECT ON adults TO PUBLIC;
   INSERT INTO users VALUES (1, 'ada@example.com', 'Ada', 36, 'ok');
   INSERT INTO posts VALUES (1, 1, 'Hello');
 `;
@@ -59,6 +62,11 @@ const PROBE = `
             FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace) AS row_security,
          (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension) AS extensions,
          (SELECT coalesce(string_agg(polname, ',' ORDER BY polname), '') FROM pg_policy) AS policies,
+         -- Effective privileges: a NULL ACL means the owner's defaults, which a GRANT then REVOKE spells out.
+         (SELECT coalesce(string_agg(c.relname || '=' || coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))::text
+                                     || '/' || c.relispartition::text, ',' ORDER BY c.relname), '')
+            FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'S')) AS acls,
+         (SELECT string_agg(nspname || '=' || coalesce(nspacl, acldefault('n'::"char", nspowner))::text, ',' ORDER BY nspname) FROM pg_namespace) AS schema_acls,
          (SELECT coalesce(string_agg(objoid::regclass::text || '.' || objsubid || '=' || description, ',' ORDER BY 1), '')
             FROM pg_description WHERE classoid = 'pg_class'::regclass) AS comments,
          (SELECT coalesce(string_agg(n.nspname || '.' || t.typname || ':' || t.typtype::text, ',' ORDER BY n.nspname, t.typname), '')
@@ -185,6 +193,12 @@ const REVERSIBLE: Array<{ kind: string; up: string; sql?: RegExp; review?: RegEx
   { kind: "TRUNCATE", up: `CREATE TABLE drafts AS SELECT * FROM posts; TRUNCATE drafts` },
   { kind: "CREATE POLICY", up: `CREATE POLICY own_posts ON posts USING (author = 1)`, sql: /^DROP POLICY "own_posts" ON "posts";$/ },
   { kind: "COMMENT ON", up: `CREATE TABLE notes (id int); COMMENT ON TABLE notes IS 'scratch'; COMMENT ON COLUMN notes.id IS 'key'` },
+  { kind: "GRANT", up: `GRANT SELECT, UPDATE (id) ON users, posts TO PUBLIC`, sql: /^REVOKE SELECT, UPDATE \("id"\) ON TABLE "users", "posts" FROM PUBLIC;$/ },
+  { kind: "GRANT", up: `GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO PUBLIC`, sql: /^REVOKE USAGE ON ALL SEQUENCES IN SCHEMA "public" FROM PUBLIC;$/ },
+  { kind: "GRANT", up: `GRANT USAGE ON SCHEMA reports TO PUBLIC`, sql: /^REVOKE USAGE ON SCHEMA "reports" FROM PUBLIC;$/ },
+  { kind: "REVOKE", up: `REVOKE SELECT ON adults FROM PUBLIC`, sql: /^GRANT SELECT ON TABLE "adults" TO PUBLIC;$/, review: /held exactly/ },
+  { kind: "ALTER TABLE SET SCHEMA", up: `ALTER TABLE public.tags SET SCHEMA reports`, sql: /^ALTER TABLE "reports"."tags" SET SCHEMA "public";$/ },
+  { kind: "ALTER TABLE ATTACH PARTITION", up: `ALTER TABLE events ATTACH PARTITION events_one FOR VALUES IN (1)`, sql: /^ALTER TABLE "events" DETACH PARTITION "events_one";$/ },
   { kind: "SET", up: `SET lock_timeout = '5s'`, isNoOp: true },
   { kind: "SET", up: `SET search_path TO public`, isNoOp: true, review: /search_path/ },
 ];
@@ -212,7 +226,8 @@ const IRREVERSIBLE: Array<{ kind: string; up: string; reason: RegExp }> = [
   { kind: "INSERT", up: `INSERT INTO users (id, email, age) VALUES (2, 'bob@example.com', 40)`, reason: /write the DELETE here/ },
   { kind: "COMMENT ON", up: `COMMENT ON TABLE users IS 'people'`, reason: /previous comment/ },
   { kind: "ALTER SEQUENCE", up: `ALTER SEQUENCE invoice_numbers RESTART 500`, reason: /does not know how to undo ALTER SEQUENCE/ },
-  { kind: "GRANT", up: `GRANT SELECT ON users TO PUBLIC`, reason: /does not know how to undo GRANT/ },
+  { kind: "GRANT", up: `GRANT USAGE ON TYPE mood TO PUBLIC`, reason: /does not know how to undo GRANT on this kind of object/ },
+  { kind: "ALTER TABLE SET SCHEMA", up: `ALTER TABLE tags SET SCHEMA reports`, reason: /not written in the up/ },
   { kind: "DO", up: `DO $$ BEGIN PERFORM 1; END $$`, reason: /does not know how to undo DO/ },
 ];
 
@@ -373,6 +388,12 @@ const EVERY_REVERSIBLE_KIND = `
   ALTER TABLE users ALTER COLUMN score SET DEFAULT 5, ALTER COLUMN level DROP DEFAULT, ALTER COLUMN rank TYPE bigint;
   ALTER TABLE counters ALTER COLUMN n ADD GENERATED ALWAYS AS IDENTITY;
   ALTER TABLE posts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+  GRANT SELECT, UPDATE (id) ON users, posts TO PUBLIC;
+  GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO PUBLIC;
+  GRANT USAGE ON SCHEMA reports TO PUBLIC;
+  REVOKE SELECT ON adults FROM PUBLIC;
+  ALTER TABLE public.tags SET SCHEMA reports;
+  ALTER TABLE events ATTACH PARTITION events_one FOR VALUES IN (1);
   ALTER TABLE posts ADD CONSTRAINT posts_id_positive CHECK (id > 0) NOT VALID;
   ALTER TABLE posts VALIDATE CONSTRAINT posts_id_positive;
   CREATE INDEX CONCURRENTLY users_name_idx ON users (name);

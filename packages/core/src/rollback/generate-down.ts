@@ -403,6 +403,10 @@ function invertAlterTableCommand(relation: Node, command: Node, created: Created
       return alterColumn("ALTER TABLE ALTER COLUMN ADD IDENTITY", "DROP IDENTITY");
     case "AT_DropIdentity":
       return coveredByColumn("ALTER TABLE ALTER COLUMN DROP IDENTITY", `the identity of "${column}" and its sequence's position cannot be told from the migration`);
+    case "AT_AttachPartition": {
+      const partition = (command.def.PartitionCmd as Node).name as Node;
+      return { kind: "ALTER TABLE ATTACH PARTITION", sql: `ALTER TABLE ${table} DETACH PARTITION ${relationName(partition)};` };
+    }
     case "AT_EnableRowSecurity":
       return { kind: "ALTER TABLE ENABLE ROW LEVEL SECURITY", sql: `ALTER TABLE ${table} DISABLE ROW LEVEL SECURITY;`, note: "assumes row level security was disabled before" };
     case "AT_DisableRowSecurity":
@@ -536,6 +540,22 @@ function invertStatement(statement: SqlStatement, created: CreatedObjects): Inve
     case "MergeStmt":
     case "TruncateStmt":
       return [invertData(kind, node, created)];
+    case "GrantStmt":
+      return [invertGrant(node)];
+    case "AlterObjectSchemaStmt": {
+      const relationKind = RELATION_KINDS[node.objectType as string];
+      const relation = node.relation as Node | undefined;
+      if (!relationKind || !relation) {
+        return [{ kind: "ALTER SET SCHEMA", irreversible: "Polymigrate does not know how to move this kind of object back; write it here" }];
+      }
+      if (!relation.schemaname) {
+        return [{ kind: `ALTER ${relationKind} SET SCHEMA`, irreversible: `the schema "${relation.relname}" was in is not written in the up; write the move back here` }];
+      }
+      return [{
+        kind: `ALTER ${relationKind} SET SCHEMA`,
+        sql: `ALTER ${relationKind} ${quoteName([node.newschema as string, relation.relname as string])} SET SCHEMA ${quoteIdent(relation.schemaname as string)};`,
+      }];
+    }
     case "CreatePolicyStmt":
       return [{
         kind: "CREATE POLICY",
@@ -589,6 +609,59 @@ const STATEMENT_LABELS: Record<string, string> = {
 // A statement's kind for people: `AlterSeqStmt` → `ALTER SEQUENCE`, else the node's words in capitals.
 function statementLabel(kind: string): string {
   return STATEMENT_LABELS[kind] ?? kind.replace(/Stmt$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase();
+}
+
+const GRANT_TARGETS: Record<string, string> = {
+  OBJECT_TABLE: "TABLE",
+  OBJECT_SEQUENCE: "SEQUENCE",
+  OBJECT_SCHEMA: "SCHEMA",
+  OBJECT_FUNCTION: "FUNCTION",
+  OBJECT_PROCEDURE: "PROCEDURE",
+  OBJECT_ROUTINE: "ROUTINE",
+};
+
+const ROLE_KEYWORDS: Record<string, string> = {
+  ROLESPEC_PUBLIC: "PUBLIC",
+  ROLESPEC_CURRENT_USER: "CURRENT_USER",
+  ROLESPEC_SESSION_USER: "SESSION_USER",
+  ROLESPEC_CURRENT_ROLE: "CURRENT_ROLE",
+};
+
+// GRANT ↔ REVOKE on tables, sequences, schemas and routines; the privileges are assumed absent (GRANT) or present
+// (REVOKE) before the up, which the text cannot say.
+function invertGrant(node: Node): Inverse {
+  const isGrant = node.is_grant === true;
+  const kind = isGrant ? "GRANT" : "REVOKE";
+  const target = GRANT_TARGETS[node.objtype as string];
+  if (!target || (node.targtype !== "ACL_TARGET_OBJECT" && node.targtype !== "ACL_TARGET_ALL_IN_SCHEMA")) {
+    return { kind, irreversible: `Polymigrate does not know how to undo ${kind} on this kind of object; write its inverse here` };
+  }
+  const privileges = ((node.privileges as Node[] | undefined) ?? []).map((item) => {
+    const privilege = item.AccessPriv as Node;
+    const columns = names(privilege.cols);
+    return `${String(privilege.priv_name).toUpperCase()}${columns.length ? ` (${columns.map(quoteIdent).join(", ")})` : ""}`;
+  });
+  const objects = ((node.objects as Node[] | undefined) ?? []).map((object) => {
+    if (object.RangeVar) return relationName(object.RangeVar as Node);
+    if (object.String) return quoteIdent(str(object));
+    const routine = object.ObjectWithArgs as Node;
+    const args = routine.args_unspecified ? "" : `(${((routine.objargs as Node[] | undefined) ?? []).map((arg) => typeText(arg.TypeName as Node)).join(", ")})`;
+    return `${quoteName(names(routine.objname))}${args}`;
+  });
+  const grantees = ((node.grantees as Node[] | undefined) ?? []).map((grantee) => {
+    const role = grantee.RoleSpec as Node;
+    return ROLE_KEYWORDS[role.roletype as string] ?? quoteIdent(role.rolename as string);
+  });
+  const on = node.targtype === "ACL_TARGET_ALL_IN_SCHEMA" ? `ALL ${target}S IN SCHEMA` : target;
+  const what = `${privileges.length ? privileges.join(", ") : "ALL"} ON ${on} ${objects.join(", ")}`;
+  const optionOnly = !isGrant && node.grant_option === true;
+  return isGrant
+    ? { kind, sql: `REVOKE ${what} FROM ${grantees.join(", ")};`, note: "assumes the grantees did not hold these privileges before" }
+    : {
+        kind,
+        sql: `GRANT ${what} TO ${grantees.join(", ")}${optionOnly ? " WITH GRANT OPTION" : ""};`,
+        note: `assumes the grantees held exactly these privileges before${optionOnly ? " (with their grant option)" : ""}`,
+      };
 }
 
 // The names a DROP lists, quoted for a message: `"users", "posts"`.
