@@ -11,6 +11,7 @@ const INIT = `CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNI
 CREATE TABLE orders (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users (id), total int NOT NULL);
 CREATE TABLE audit (id serial PRIMARY KEY, note text NOT NULL);
 CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total >= 10;
+COMMENT ON COLUMN users.nickname IS 'what friends call them';
 `;
 const DROP_NICKNAME = "ALTER TABLE users DROP COLUMN nickname;\n";
 const PURGE_ORDERS = `DELETE FROM orders WHERE total < 10;
@@ -140,6 +141,7 @@ describe("snapshots", () => {
     expect(await database.query("SELECT id, total FROM big_orders ORDER BY id")).toEqual([{ id: 2, total: 50 }, { id: 4, total: 120 }]);
     expect(await listTables(database)).toEqual(["audit", "big_orders", "orders", "users"]);
     expect(diffCatalogSnapshots(catalogBefore, await catalogOf(database))).toEqual([]);
+    expect(await database.query("SELECT col_description('users'::regclass, 3) AS comment")).toEqual([{ comment: "what friends call them" }]);
     // The sequences come back where they were: the next order is 5.
     expect((await database.query("INSERT INTO orders (user_id, total) VALUES (2, 1) RETURNING id"))[0]!.id).toBe(5);
 

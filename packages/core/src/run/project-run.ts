@@ -483,7 +483,7 @@ export function downProject(
               : 'No snapshot covers them: restore the data by hand (point-in-time recovery), or next time apply with "migrate up --snapshot --snapshot-data" and undo with "migrate down --to-snapshot <id>".';
           throw new MigrateError(
             "ROLLBACK_UNAVAILABLE",
-            `Cannot undo ${blocked.map((entry) => `"${entry.id}"`).join(", ")}: ${blocked.map((entry) => `"${entry.id}" is ${entry.blocker}`).join("; ")}. In range: ${list}. ${way} Nothing was undone.`,
+            `Cannot undo ${blocked.map((entry) => `"${entry.id}"`).join(", ")}: ${new Set(blocked.map((entry) => entry.blocker)).size === 1 ? blocked[0]!.blocker : blocked.map((entry) => `"${entry.id}" ${entry.blocker}`).join("; ")}. In range: ${list}. ${way} Nothing was undone.`,
             { details: { ids, ...(covering ? { snapshot: covering.id } : {}) } },
           );
         }

@@ -42,12 +42,14 @@ const DESCRIPTIONS = [
   "SEQUENCE",
   "DEFAULT",
   "TRIGGER",
+  "COMMENT",
   "SCHEMA",
   "DOMAIN",
   "TABLE",
   "INDEX",
   "VIEW",
   "TYPE",
+  "ACL",
 ];
 const TOC_LINE = new RegExp(`^\\d+; \\d+ \\d+ (${DESCRIPTIONS.join("|")}) (\\S+) (.+) (\\S+)$`);
 
@@ -188,6 +190,14 @@ export async function restoreSnapshot(session: DatabaseSession, options: Restore
         case "DEFAULT":
           include = restoredTables.has(`${schema}.${table}`);
           break;
+        case "COMMENT":
+        case "ACL": {
+          // The comments and grants of a recreated table or sequence, and of its columns.
+          const [kind = "", object = ""] = tag.split(" ");
+          const owner = kind === "COLUMN" ? object.split(".")[0]! : object;
+          include = (kind === "TABLE" || kind === "COLUMN" || kind === "SEQUENCE") && (restoredTables.has(`${schema}.${owner}`) || restoredSequences.has(`${schema}.${owner}`));
+          break;
+        }
         case "SEQUENCE OWNED BY":
         case "MATERIALIZED VIEW DATA":
           include = restoredSequences.has(`${schema}.${tag}`) || chosen.some((other) => other.desc === "MATERIALIZED VIEW" && other.schema === schema && other.tag === tag);
