@@ -172,6 +172,29 @@ describe("snapshots", () => {
     expect(existsSync(join(project.dir, ".polymigrate"))).toBe(false);
   });
 
+  it("saves the schema only when the run destroys no data, and its restore keeps every row", async () => {
+    project.write("migrations/0002_drop_nickname.sql", "ALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;\nCREATE TABLE tags (id int PRIMARY KEY, user_id int REFERENCES users (id));\n");
+    project.write("migrations/0002_drop_nickname.down.sql", "DROP TABLE tags;\nALTER TABLE users DROP COLUMN age;\n");
+    project.write("migrations/0003_purge_orders.sql", "CREATE TYPE mood AS ENUM ('ok');\n");
+    project.write("migrations/0003_purge_orders.down.sql", "DROP TYPE mood;\n");
+    const env = { DIRECT_URL: database.url };
+    expect((await runCli(["up", "--to", "0001_init"], { cwd: project.dir, env })).exitCode).toBe(0);
+    await database.query("INSERT INTO users (email) VALUES ('ada@example.com')");
+    const catalogBefore = await catalogOf(database);
+    const up = await runCli(["up", "--snapshot", "--json"], { cwd: project.dir, env });
+    expect(up.exitCode, up.stderr).toBe(0);
+    const snapshot = JSON.parse(up.stdout).projects[0].snapshot;
+    expect(snapshot).toMatchObject({ mode: "schema", tables: [] });
+    expect(readdirSync(snapshot.folder).sort()).toEqual(["manifest.json", "schema.dump"]);
+    await database.query("INSERT INTO users (email, age) VALUES ('bob@example.com', 40)");
+    const restored = await runCli(["down", "--to-snapshot", snapshot.id], { cwd: project.dir, env });
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect((await database.query("SELECT email FROM users ORDER BY id")).map((row) => row.email)).toEqual(["ada@example.com", "bob@example.com"]);
+    expect(diffCatalogSnapshots(catalogBefore, await catalogOf(database))).toEqual([]);
+    const status = await runCli(["status", "--json"], { cwd: project.dir, env });
+    expect(JSON.parse(status.stdout).projects[0].status.filter((entry: { state: string }) => entry.state === "pending")).toHaveLength(2);
+  }, 120_000);
+
   it("saves every table's data when it cannot tell what the SQL touches", async () => {
     project.write("migrations/0002_drop_nickname.sql", "DO $$ BEGIN EXECUTE 'ALTER TABLE users DROP COLUMN nickname'; END $$;\n");
     const env = { DIRECT_URL: database.url };
