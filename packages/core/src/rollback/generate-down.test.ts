@@ -268,6 +268,16 @@ describe("generateDown: every irreversible kind is a commented step that marks t
     expect(down.steps[1]?.reason).toMatch(/IF NOT EXISTS/);
   });
 
+  it("leaves an unnamed index or constraint on a table the up creates to the table's drop, without guessing its name", async () => {
+    const down = await generateDown("CREATE TABLE t (a int, b int);\nCREATE INDEX ON t (a);\nALTER TABLE t ADD UNIQUE (b);\n");
+    expect(down.isIrreversible).toBe(false);
+    expect(down.steps.map((step) => step.sql)).toEqual([
+      "-- nothing to undo: ALTER TABLE ADD CONSTRAINT applies to an object this migration creates, which the down drops",
+      "-- nothing to undo: CREATE INDEX applies to an object this migration creates, which the down drops",
+      'DROP TABLE "t";',
+    ]);
+  });
+
   it("marks an up PostgreSQL cannot parse as irreversible, at the line of the error", async () => {
     const down = await generateDown("CREATE TABLE a (id int);\nCREATE TABLE b (id int,);\n");
     expect(down.isIrreversible).toBe(true);

@@ -233,6 +233,8 @@ function invertCreate(kind: string, node: Node, created: CreatedObjects): Invers
       const label = `CREATE${node.unique ? " UNIQUE" : ""} INDEX${concurrently}`;
       let name = node.idxname as string | undefined;
       let note = node.if_not_exists ? assumeAbsent("IF NOT EXISTS") : undefined;
+      // An unnamed index on a table the up creates goes with the table: no need to guess its name.
+      if (!name && created.tables.has(relationKey(relation))) return [{ kind: label }];
       if (!name) {
         // DefineIndex's ChooseIndexName: <table>_<columns>_idx (or _pkey for a primary key).
         const elements = ((node.indexParams as Node[] | undefined) ?? []).map((param) => param.IndexElem as Node);
@@ -367,6 +369,7 @@ function invertAlterTableCommand(relation: Node, command: Node, created: Created
       }
       let name = constraint.conname as string | undefined;
       let note: string | undefined;
+      if (!name && isTableCovered(relation, created)) return { kind: label };
       if (!name) {
         name = generatedConstraintName(relation.relname as string, constraint);
         if (!name) return coveredByTable(label, "the constraint has no name in the up and PostgreSQL's name for it cannot be told from the text; name it in the up");
