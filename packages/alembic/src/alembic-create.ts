@@ -49,7 +49,7 @@ export async function createAlembicRevision(
   const before = listRevisionFiles(project);
   const args = options.empty ? ["revision", "-m", message] : ["revision", "--autogenerate", "-m", message];
   let url: string | undefined;
-  if (!options.empty) url = resolveMigrationUrl({ env: readEnvironment(project.dir), urlEnv }).url;
+  if (!options.empty) url = options.url ?? resolveMigrationUrl({ env: readEnvironment(project.dir), urlEnv }).url;
   const result = await runAlembic(tool, project, urlEnv, args, url === undefined ? {} : { url });
   if (result.exitCode !== 0) {
     throw failedRun(

@@ -104,6 +104,8 @@ export function datasourceEnvNames(schemaText: string): string[] {
  */
 function prismaEnvironment(options: CreatePrismaMigrationOptions, schemaText: string): Record<string, string | undefined> {
   const env = { ...readDotEnv(join(options.layout.dir, ".env")), ...(options.env ?? process.env) };
+  // The URL the CLI resolved for this project (its own urlEnv) reaches the project's config under the name it reads.
+  if (options.url) env[options.urlEnv ?? "DIRECT_URL"] = options.url;
   const direct = env[options.urlEnv ?? "DIRECT_URL"] ?? env.DATABASE_URL;
   const filled: Record<string, string | undefined> = { ...env };
   for (const name of datasourceEnvNames(schemaText)) if (!filled[name] && direct) filled[name] = direct;

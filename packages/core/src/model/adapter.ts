@@ -54,6 +54,11 @@ export interface CreateMigrationOptions {
   name: string;
   /** An empty migration, without asking the stack's generator. */
   empty?: boolean;
+  /**
+   * The project's direct URL as the CLI resolved it (from the project's `urlEnv`, through the direct-URL policy), for
+   * generators that need a database (Alembic's autogenerate, Prisma 6's diff). Absent when no URL is set.
+   */
+  url?: string;
 }
 
 /** The files a `create` wrote. */
