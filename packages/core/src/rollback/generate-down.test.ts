@@ -278,6 +278,12 @@ describe("generateDown: every irreversible kind is a commented step that marks t
     ]);
   });
 
+  it("keeps names with line breaks inside the comments of irreversible steps", async () => {
+    const down = await generateDown(`ALTER TABLE users DROP COLUMN "a\nDROP TABLE users; --";\nALTER TYPE mood ADD VALUE 'x\nDROP TABLE posts; --';\n`);
+    expect(down.isIrreversible).toBe(true);
+    expect(splitStatements(down.sql).statements).toEqual([]);
+  });
+
   it("marks an up PostgreSQL cannot parse as irreversible, at the line of the error", async () => {
     const down = await generateDown("CREATE TABLE a (id int);\nCREATE TABLE b (id int,);\n");
     expect(down.isIrreversible).toBe(true);

@@ -711,14 +711,21 @@ export async function generateDown(upSql: string, options: GenerateDownOptions =
         kind: "unparsed",
         reversible: false,
         reason: `PostgreSQL's parser cannot read the up: ${split.parseError.message}`,
-        sql: `-- IRREVERSIBLE: PostgreSQL's parser cannot read the up (line ${split.parseError.line}: ${split.parseError.message}); write the down by hand`,
+        sql: `-- IRREVERSIBLE: PostgreSQL's parser cannot read the up (line ${split.parseError.line}: ${oneLine(split.parseError.message)}); write the down by hand`,
       },
     });
   } else {
     const created: CreatedObjects = { tables: new Set(), columns: new Set(), types: new Set(), constraints: new Set() };
     for (const statement of split.statements) {
       const upText = describe(statement);
-      for (const inverse of invertStatement(statement, created)) {
+      for (const found of invertStatement(statement, created)) {
+        // Names and values from the up end up in comments: a line break inside one must not start a statement.
+        const inverse: Inverse = {
+          ...found,
+          ...(found.irreversible !== undefined ? { irreversible: oneLine(found.irreversible) } : {}),
+          ...(found.note !== undefined ? { note: oneLine(found.note) } : {}),
+          ...(found.undoes !== undefined ? { undoes: oneLine(found.undoes) } : {}),
+        };
         const step: GeneratedDownStep = inverse.irreversible !== undefined
           ? {
               line: statement.line,
@@ -753,6 +760,10 @@ export async function generateDown(upSql: string, options: GenerateDownOptions =
   ].join("\n");
   const body = blocks.map(({ step, upText }) => renderStep(step, upText)).join("\n\n");
   return { sql: `${header}\n\n${body}${body ? "\n" : ""}`, isIrreversible, steps: blocks.map(({ step }) => step) };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]+/g, " ");
 }
 
 function nothingReason(kind: string): string {
