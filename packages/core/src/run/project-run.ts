@@ -310,7 +310,7 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
           tables: taken.tables,
           howTo: `To undo this run, run "migrate down --to-snapshot ${taken.id}".`,
         };
-        emit({ type: "notice", project: target.name, level: "info", message: `Snapshot "${taken.id}" saved (${taken.reason}). ${report.snapshot.howTo}` });
+        emit({ type: "notice", project: target.name, level: "info", message: `Snapshot "${taken.id}" saved: ${taken.reason}.` });
       }
       if (target.production) {
         report.restorePoint = await recordRestorePoint(session);
@@ -338,7 +338,7 @@ function appliedIds(plan: Plan): string[] {
 /** Whether `down` can undo a migration by SQL: it has a down, and the down does not say it is irreversible. */
 export function describeRollbackBlocker(migration: Migration): string | undefined {
   if (!migration.down) return "no down migration";
-  if (isIrreversibleDown(migration.down.sql)) return "irreversible (its down says -- polymigrate:irreversible)";
+  if (isIrreversibleDown(migration.down.sql)) return "irreversible (its down is marked -- polymigrate:irreversible)";
   return undefined;
 }
 
@@ -474,16 +474,16 @@ export function downProject(
             ids,
             appliedNow: appliedIds(plan),
           });
-          const list = range.map((migration) => `"${migration.id}" (${describeRollbackBlocker(migration) ?? "down file"})`).join(", ");
+          const list = range.length > blocked.length ? ` In range: ${range.map((migration) => `"${migration.id}" (${describeRollbackBlocker(migration) ?? "down file"})`).join(", ")}.` : "";
           const withoutDown = blocked.filter((entry) => entry.blocker === "no down migration");
           const way = covering
-            ? `Snapshot "${covering.id}" (taken before them) covers them: run "migrate down --to-snapshot ${covering.id}" to restore the database to it (it also undoes ${covering.pending.length > 0 ? "every migration applied since" : "nothing else"}).`
+            ? `Snapshot "${covering.id}" (taken before them) covers them: run "migrate down --to-snapshot ${covering.id}" to restore the database to it, which undoes ${appliedIds(plan).filter((id) => !covering.applied.includes(id)).map((id) => `"${id}"`).join(", ")}.`
             : withoutDown.length === blocked.length
               ? `Write ${adapter.stack === "sql" ? "a <id>.down.sql file beside it" : "a down file"}, then run "migrate down" again.`
               : 'No snapshot covers them: restore the data by hand (point-in-time recovery), or next time apply with "migrate up --snapshot --snapshot-data" and undo with "migrate down --to-snapshot <id>".';
           throw new MigrateError(
             "ROLLBACK_UNAVAILABLE",
-            `Cannot undo ${blocked.map((entry) => `"${entry.id}"`).join(", ")}: ${new Set(blocked.map((entry) => entry.blocker)).size === 1 ? blocked[0]!.blocker : blocked.map((entry) => `"${entry.id}" ${entry.blocker}`).join("; ")}. In range: ${list}. ${way} Nothing was undone.`,
+            `Cannot undo ${blocked.map((entry) => `"${entry.id}"`).join(", ")}: ${new Set(blocked.map((entry) => entry.blocker)).size === 1 ? blocked[0]!.blocker : blocked.map((entry) => `"${entry.id}" ${entry.blocker}`).join("; ")}.${list} ${way} Nothing was undone.`,
             { details: { ids, ...(covering ? { snapshot: covering.id } : {}) } },
           );
         }
