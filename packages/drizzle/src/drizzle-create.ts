@@ -1,20 +1,36 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { execa } from "execa";
 import {
   ChildProcessError,
   MigrateError,
+  draftDownFile,
   redact,
   type CreateMigrationOptions,
   type CreateMigrationResult,
   type Migration,
 } from "@polymigrate/core";
 import type { DrizzleProjectConfig } from "./drizzle-config.js";
-import { journalFileOf, readDrizzleMigrations } from "./drizzle-layout.js";
+import { downFileOf, journalFileOf, readDrizzleMigrations } from "./drizzle-layout.js";
 import { snapshotFileOf } from "./drizzle-checks.js";
 
-/** Writes the down file of a migration drizzle-kit just generated (issue 6 defines its content). */
-export type WriteDownHook = (migration: Migration) => Promise<string | undefined>;
+/** Writes the down file of a migration drizzle-kit just generated and returns its path. */
+export type WriteDownHook = (migration: Migration, options: { isEmpty: boolean }) => Promise<string | undefined>;
+
+/**
+ * The default {@link WriteDownHook}: `<out>/<tag>.down.sql` (a name drizzle-kit never reads) beside the new file,
+ * drafted from its SQL by the core's generator (`draftDownFile`, issue 6); for an empty (`--custom`) migration, a
+ * placeholder to fill in with the up. Never overwrites a file that exists.
+ */
+export const draftDrizzleDown: WriteDownHook = async (migration, { isEmpty }) => {
+  const file = downFileOf(dirname(migration.file), migration.id);
+  if (existsSync(file)) return undefined;
+  const sql = isEmpty
+    ? `-- Undoes ${migration.id}: write the statements that reverse it here (migrate down runs this file).\n`
+    : (await draftDownFile(migration.file)).sql;
+  writeFileSync(file, sql, { flag: "wx" });
+  return file;
+};
 
 /** Options of {@link createDrizzleMigration}. */
 export interface DrizzleCreateOptions extends CreateMigrationOptions {
@@ -23,10 +39,7 @@ export interface DrizzleCreateOptions extends CreateMigrationOptions {
   config: DrizzleProjectConfig;
   /** The environment of the child; a URL it holds stays in the environment, never in the arguments. */
   env?: Record<string, string | undefined>;
-  /**
-   * Writes `<tag>.down.sql` beside the new migration and returns its path.
-   * TODO(issue 6): the rollback issue generates the down from the up SQL; plug it in here.
-   */
+  /** Writes the down beside the new migration (default: none here; the adapter passes {@link draftDrizzleDown}). */
   writeDown?: WriteDownHook;
   /** How long drizzle-kit may run; default 120 s. */
   timeoutMs?: number;
@@ -123,6 +136,6 @@ export async function createDrizzleMigration(options: DrizzleCreateOptions): Pro
     );
   }
   const files = [migration.file, snapshotFileOf(config.out, migration.id), journalFileOf(config.out)].filter((file) => existsSync(file));
-  const downFile = options.writeDown ? await options.writeDown(migration) : undefined;
+  const downFile = options.writeDown ? await options.writeDown(migration, { isEmpty: options.empty === true }) : undefined;
   return { id: migration.id, files: downFile ? [...files, downFile] : files };
 }

@@ -5,7 +5,7 @@ import { findDrizzleConfig, loadDrizzleConfig, type DrizzleProjectConfig } from 
 import { createDrizzleHistory } from "./drizzle-history.js";
 import { readDrizzleMigrations } from "./drizzle-layout.js";
 import { readLastCreatedAt, reviewDrizzlePlan } from "./drizzle-checks.js";
-import { createDrizzleMigration, type WriteDownHook } from "./drizzle-create.js";
+import { createDrizzleMigration, draftDrizzleDown, type WriteDownHook } from "./drizzle-create.js";
 import { pushDrizzleSchema } from "./drizzle-push.js";
 
 export * from "./drizzle-config.js";
@@ -24,8 +24,8 @@ export interface DrizzleStackSettings {
 /** Options of {@link createDrizzleAdapter}. */
 export interface DrizzleAdapterOptions extends AdapterOptions {
   settings?: DrizzleStackSettings & Record<string, unknown>;
-  /** Writes a down file after `create` (issue 6); none by default. */
-  writeDown?: WriteDownHook;
+  /** Writes the down file after `create`; default {@link draftDrizzleDown}; `false` writes none. */
+  writeDown?: WriteDownHook | false;
 }
 
 /** Builds the adapter from an already loaded configuration. */
@@ -77,7 +77,8 @@ export async function createDrizzleAdapter(options: DrizzleAdapterOptions): Prom
     );
   }
   const config = await loadDrizzleConfig(file, dir);
-  return createDrizzleAdapterFromConfig(dir, config, options.writeDown ? { writeDown: options.writeDown } : {});
+  const writeDown = options.writeDown === undefined ? draftDrizzleDown : options.writeDown;
+  return createDrizzleAdapterFromConfig(dir, config, writeDown ? { writeDown } : {});
 }
 
 /** The Drizzle stack's factory: detected by a `drizzle.config.*` in the folder. */

@@ -42,11 +42,15 @@ describe("migrate create", () => {
     const sqlFile = join(project.dir, "drizzle", "0001_add_bio.sql");
     expect(readFileSync(sqlFile, "utf8")).toBe('ALTER TABLE "users" ADD COLUMN "bio" text;');
     expect(existsSync(join(project.dir, "drizzle", "meta", "0001_snapshot.json"))).toBe(true);
+    const downFile = join(project.dir, "drizzle", "0001_add_bio.down.sql");
     expect(report.projects[0].created.files).toEqual([
       sqlFile,
       join(project.dir, "drizzle", "meta", "0001_snapshot.json"),
       join(project.dir, "drizzle", "meta", "_journal.json"),
+      downFile,
     ]);
+    // The down is drafted from drizzle-kit's SQL by the core's generator, beside it, where drizzle-kit never looks.
+    expect(readFileSync(downFile, "utf8")).toContain('ALTER TABLE "users" DROP COLUMN "bio";');
 
     const up = await cli(["up"]);
     expect(up.exitCode).toBe(0);
@@ -57,7 +61,15 @@ describe("migrate create", () => {
     expect(await db.query("SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations")).toEqual([{ n: 2 }]);
     const check = await runDrizzleKit(["check"], project.dir);
     expect(check.exitCode, check.all).toBe(0);
-    for (const result of [first, created, up]) expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+
+    // The drafted down undoes it, and drizzle-kit then applies it again.
+    const down = await cli(["down"]);
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect(await listColumns(db, "users")).not.toContain("bio text");
+    const again = await runDrizzleKit(["migrate"], project.dir, db.urlWithPassword(PASSWORD));
+    expect(again.exitCode, again.all).toBe(0);
+    expect(await listColumns(db, "users")).toContain("bio text");
+    for (const result of [first, created, up, down]) expect(result.stdout + result.stderr).not.toContain(PASSWORD);
   });
 
   it("says so when drizzle-kit finds no schema change, and creates nothing", async () => {
@@ -73,6 +85,7 @@ describe("migrate create", () => {
     const empty = await cli(["create", "backfill", "--empty"]);
     expect(empty.exitCode, empty.stderr).toBe(0);
     expect(readJournalOf(project).entries.map((entry) => entry.tag)).toEqual(["0000_init", "0001_backfill"]);
+    expect(readFileSync(join(project.dir, "drizzle", "0001_backfill.down.sql"), "utf8")).toContain("write the statements that reverse it");
   });
 
   it("reports a failing drizzle-kit generate as a failed child process, with its output", async () => {
