@@ -1,0 +1,1 @@
+export async function runLockImpact() { throw new Error("not yet"); }
