@@ -23,7 +23,7 @@ const SYSTEM_SCHEMAS = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'p
 
 /**
  * Reads the catalog into a comparable snapshot: tables, columns (type, default, nullability), constraints, indexes,
- * enum types with their labels, sequences, views and functions. Two databases with the same schema give equal
+ * enum types with their labels, sequences, views, functions, triggers, row-level security policies and extensions. Two databases with the same schema give equal
  * snapshots whatever order things were created in; OIDs and generated names of no consequence are left out.
  */
 export async function readCatalogSnapshot(db: Queryable, options: SnapshotOptions = {}): Promise<CatalogSnapshot> {
@@ -101,6 +101,23 @@ export async function readCatalogSnapshot(db: Queryable, options: SnapshotOption
       WHERE ${SYSTEM_SCHEMAS} AND p.prokind IN ('f', 'p') AND d.objid IS NULL`,
   );
   for (const row of functions.rows) if (keep(row.schema)) objects[`function:${row.schema}.${row.name}(${row.arguments})`] = row.definition;
+
+  const triggers = await db.query<{ schema: string; table: string; name: string; definition: string }>(
+    `SELECT n.nspname AS schema, c.relname AS "table", t.tgname AS name, pg_get_triggerdef(t.oid, true) AS definition
+       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${SYSTEM_SCHEMAS} AND NOT t.tgisinternal`,
+  );
+  for (const row of triggers.rows) if (keep(row.schema, row.table)) objects[`trigger:${row.schema}.${row.table}.${row.name}`] = row.definition;
+
+  const policies = await db.query<{ schema: string; table: string; name: string; definition: string }>(
+    `SELECT schemaname AS schema, tablename AS "table", policyname AS name,
+            concat_ws(' ', permissive, cmd, array_to_string(roles, ','), qual, with_check) AS definition
+       FROM pg_policies`,
+  );
+  for (const row of policies.rows) if (keep(row.schema, row.table)) objects[`policy:${row.schema}.${row.table}.${row.name}`] = row.definition;
+
+  const extensions = await db.query<{ name: string; version: string }>("SELECT extname AS name, extversion AS version FROM pg_extension WHERE extname <> 'plpgsql'");
+  for (const row of extensions.rows) objects[`extension:${row.name}`] = row.version;
 
   const schemas = await db.query<{ name: string }>(
     `SELECT n.nspname AS name FROM pg_namespace n WHERE ${SYSTEM_SCHEMAS} AND n.nspname <> 'public'`,

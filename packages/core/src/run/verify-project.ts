@@ -4,6 +4,7 @@ import { describeCatalogDifference, diffCatalogSnapshots, readCatalogSnapshot, t
 import { MigrateError } from "../model/errors.js";
 import type { ProjectReport, VerifyStepReport } from "../model/report.js";
 import { redact, redactUrl } from "../policy/redact.js";
+import { isIrreversibleDown } from "../rollback/generate-down.js";
 import { downProject, startReport, upProject, type ProjectCommandOptions, type ProjectTarget } from "./project-run.js";
 
 
@@ -61,14 +62,20 @@ export async function verifyProject(target: ProjectTarget, options: ProjectComma
       }
       for (let index = migrations.length - 1; index >= 0; index--) {
         const migration = migrations[index]!;
-        if (!migration.down && !target.adapter.native) {
+        const notReversible =
+          !migration.down && !target.adapter.native
+            ? "no down migration"
+            : migration.down && isIrreversibleDown(migration.down.sql)
+              ? "its down is marked irreversible"
+              : undefined;
+        if (notReversible) {
           steps.push({
             id: migration.id,
             name: migration.name,
             result: "not-reversible",
             downDifferences: [],
             upDifferences: [],
-            message: "no down migration: this one and the ones before it cannot be checked",
+            message: `${notReversible}: this one and the ones before it cannot be checked`,
           });
           break;
         }
