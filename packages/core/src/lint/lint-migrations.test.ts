@@ -32,6 +32,15 @@ describe("lintMigrations with Squawk", () => {
     expect(findings.find((finding) => finding.rule === "changing-column-type")?.line).toBe(10);
   });
 
+  it("passes the server's version on to Squawk", async () => {
+    // A constant default rewrites the table before PostgreSQL 11 only.
+    const sql = "ALTER TABLE users ADD COLUMN country text DEFAULT 'FR';\n";
+    const old = await lintMigrations([migration("0002", sql)], { serverVersionNum: 100023 });
+    expect(rules(old.findings)).toContain("adding-field-with-default");
+    const current = await lintMigrations([migration("0002", sql)], { serverVersionNum: 150004 });
+    expect(rules(current.findings)).not.toContain("adding-field-with-default");
+  });
+
   it("leaves Squawk's timeout rules out by default, and runs them when included", async () => {
     const sql = "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);\n";
     const plain = await lintMigrations([migration("0001", sql)]);

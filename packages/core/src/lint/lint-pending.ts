@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { relative } from "node:path";
 import { quoteIdent, type DatabaseSession } from "../db/connect.js";
 import type { StackAdapter } from "../model/adapter.js";
 import { MigrateError } from "../model/errors.js";
@@ -161,7 +162,7 @@ export async function checkPendingSafety(
   if (errors.length === 0) return result;
   const listed = errors
     .slice(0, 10)
-    .map((finding) => `  ${finding.file}:${finding.line}${finding.renderedLine ? ` (line ${finding.renderedLine} of its SQL)` : ""}  ${finding.rule}: ${finding.message}`);
+    .map((finding) => `  ${relative(adapter.dir, finding.file) || finding.file}:${finding.line}${finding.renderedLine ? ` (line ${finding.renderedLine} of its SQL)` : ""}  ${finding.rule}: ${finding.message}`);
   if (errors.length > 10) listed.push(`  … and ${errors.length - 10} more`);
   if (allowUnsafe) {
     options.emit?.({
