@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -277,4 +277,45 @@ describe("migrate lint on an Alembic project, through its offline SQL", () => {
     expect(allowed.exitCode).toBe(0);
     expect(await database.query("SELECT version_num FROM alembic_version")).toEqual([{ version_num: "da19748f0605" }]);
   }, 180_000);
+});
+
+describe("migrate lint places findings in Prisma and Drizzle migration files", () => {
+  let copy: string;
+
+  function copyExample(name: string): string {
+    const source = fileURLToPath(new URL(`../../../examples/${name}`, import.meta.url));
+    copy = mkdtempSync(join(tmpdir(), `polymigrate-lint-${name}-`));
+    cpSync(source, copy, { recursive: true, filter: (path) => !["node_modules", "test", ".env"].includes(basename(path)) });
+    // The stack's own config (drizzle.config.ts) imports the stack's packages from the example's node_modules.
+    if (existsSync(join(source, "node_modules"))) symlinkSync(join(source, "node_modules"), join(copy, "node_modules"));
+    return copy;
+  }
+
+  afterEach(() => rmSync(copy, { recursive: true, force: true }));
+
+  async function lintFromFiles(dir: string): Promise<Finding[]> {
+    const result = await runCli(["lint", "--json"], { cwd: dir, env: {}, timeoutMs: 120_000 });
+    expect(result.exitCode).toBe(1);
+    return active(JSON.parse(result.stdout).projects[0].findings as Finding[]).filter((finding) => finding.level === "error");
+  }
+
+  it("points at the line of a Prisma migration.sql", async () => {
+    const dir = copyExample("prisma-app");
+    const file = join(dir, "prisma/migrations/20261124220341_add_roles/migration.sql");
+    appendFileSync(file, '\n-- Speeds up the role lookup.\nCREATE INDEX "User_role_idx" ON "User"("role");\n');
+    const line = readFileSync(file, "utf8").split("\n").findIndex((text) => text.startsWith('CREATE INDEX "User_role_idx"')) + 1;
+    expect(await lintFromFiles(dir)).toEqual([
+      expect.objectContaining({ rule: "require-concurrent-index-creation", migration: "20261124220341_add_roles", file, line, column: 1 }),
+    ]);
+  }, 120_000);
+
+  it("points at the line of a Drizzle migration, past its statement breakpoints", async () => {
+    const dir = copyExample("drizzle-app");
+    const file = join(dir, "drizzle/0002_add_user_bio.sql");
+    appendFileSync(file, '\n--> statement-breakpoint\nCREATE INDEX "users_bio_idx" ON "users" ("bio");\n');
+    const line = readFileSync(file, "utf8").split("\n").findIndex((text) => text.startsWith('CREATE INDEX "users_bio_idx"')) + 1;
+    expect(await lintFromFiles(dir)).toEqual([
+      expect.objectContaining({ rule: "require-concurrent-index-creation", migration: "0002_add_user_bio", file, line, column: 1 }),
+    ]);
+  }, 120_000);
 });
