@@ -48,7 +48,7 @@ function squawkBinary() {
 }
 
 function parseArgs(argv) {
-  const options = { sizes: [200, 1000], runs: 5, warmup: 1, scenarios: [1, 2, 3, 4], lockImpact: false, write: true, lockHoldSeconds: 25, lockRows: 1_000_000 };
+  const options = { sizes: [200, 1000], runs: 5, warmup: 1, scenarios: [1, 2, 3, 4], lockImpact: false, write: true, lockHoldSeconds: 25, lockRows: 1_000_000, timeout: 90 };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -65,8 +65,9 @@ function parseArgs(argv) {
     else if (arg === "--lock-hold") options.lockHoldSeconds = Number(value());
     else if (arg === "--lock-rows") options.lockRows = Number(value());
     else if (arg === "--no-write") options.write = false;
+    else if (arg === "--timeout") options.timeout = Number(value());
     else if (arg === "-h" || arg === "--help") {
-      console.log("Usage: node bench/run.mjs [--sizes 200,1000] [--runs 5] [--warmup 1] [--scenarios 1,2,3,4] [--quick] [--lock-impact] [--lock-hold 25] [--lock-rows 1000000] [--no-write]");
+      console.log("Usage: node bench/run.mjs [--sizes 200,1000] [--runs 5] [--warmup 1] [--scenarios 1,2,3,4] [--quick] [--lock-impact] [--lock-hold 25] [--lock-rows 1000000] [--timeout 90] [--no-write]");
       process.exit(0);
     } else throw new Error(`Unknown option "${arg}". Run "node bench/run.mjs --help".`);
   }
@@ -128,7 +129,9 @@ async function prepareBases(n, projects) {
   for (const stack of ["sql", "prisma", "drizzle", "alembic"]) {
     const name = `bench_n${n}_${stack}_base`;
     await createDatabase(name);
-    await setupRun(`migrate up ${stack} (N=${n})`, { command: NODE, args: [MIGRATE, "up"], cwd: projects.cur[stack], env: prismaEnv(name) });
+    // Alembic's base is made by Alembic itself: migrate up runs one Alembic process per revision (see the results).
+    const spec = stack === "alembic" ? { command: ALEMBIC, args: ["upgrade", "head"] } : { command: NODE, args: [MIGRATE, "up"] };
+    await setupRun(`${stack === "alembic" ? "alembic upgrade head" : `migrate up ${stack}`} (N=${n})`, { ...spec, cwd: projects.cur[stack], env: prismaEnv(name) });
     const count = await tableCount(name);
     if (count !== n) throw new Error(`Base database of ${stack} has ${count} tables, not ${n}.`);
     bases[stack] = name;
@@ -219,8 +222,16 @@ async function runGroup(cases, options) {
   for (let round = 0; round < total; round += 1) {
     const order = cases.map((_, i) => cases[(i + round) % cases.length]);
     for (const c of order) {
+      if (c.timedOut) continue;
       if (c.prepare) await c.prepare();
-      const result = await measure(c);
+      const result = await measure({ ...c, timeoutSeconds: options.timeout });
+      if (result.timedOut) {
+        // Too slow to repeat: one sample at the limit, marked, and no further runs of this contender.
+        c.timedOut = true;
+        c.samples = [{ seconds: result.seconds, rssMb: result.rssMb, timedOut: true }];
+        log(`  TIMED OUT  ${c.label} after ${result.seconds.toFixed(1)} s (--timeout ${options.timeout}); not repeated`);
+        continue;
+      }
       if (!c.okExit.includes(result.exitCode)) {
         throw new Error(`"${c.label}" (N=${c.n}) exited ${result.exitCode}:\n${(result.stderr || result.stdout).slice(-3000)}`);
       }
@@ -277,7 +288,7 @@ async function main() {
     let lockImpact;
     if (options.lockImpact) {
       log(`\nScenario 5: lock impact (${options.lockRows} rows, a conflicting lock held ${options.lockHoldSeconds} s)`);
-      lockImpact = await runLockImpact({ root: ROOT, work: WORK, migrate: MIGRATE, node: NODE, holdSeconds: options.lockHoldSeconds, rows: options.lockRows, log });
+      lockImpact = await runLockImpact({ work: WORK, migrate: MIGRATE, node: NODE, drizzleKit: DRIZZLE_KIT, drizzleModules: DRIZZLE_MODULES, holdSeconds: options.lockHoldSeconds, rows: options.lockRows, log });
     }
     const loadAfter = host.uptime();
     log(`After: ${loadAfter}`);

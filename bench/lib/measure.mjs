@@ -12,7 +12,7 @@ let counter = 0;
  * Spawns `command args` (no shell) in `cwd` with `env` added to the environment, under /usr/bin/time for the peak
  * RSS (of the process or its largest waited-for child). Resolves { seconds, rssMb, exitCode, stdout, stderr }.
  */
-export function measure({ command, args, cwd, env }) {
+export function measure({ command, args, cwd, env, timeoutSeconds }) {
   const timeFile = join(scratch, `time-${(counter += 1)}`);
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -20,13 +20,27 @@ export function measure({ command, args, cwd, env }) {
       cwd,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    let timedOut = false;
+    // A command slower than the limit is stopped (its whole process group) and reported as "> limit".
+    const timer = timeoutSeconds
+      ? setTimeout(() => {
+          timedOut = true;
+          try {
+            process.kill(-child.pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }, timeoutSeconds * 1000)
+      : undefined;
     const out = [];
     const err = [];
     child.stdout.on("data", (chunk) => out.push(chunk));
     child.stderr.on("data", (chunk) => err.push(chunk));
     child.on("error", reject);
     child.on("close", (code) => {
+      if (timer) clearTimeout(timer);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       let rssMb = NaN;
       try {
@@ -36,7 +50,7 @@ export function measure({ command, args, cwd, env }) {
       } catch {
         // no time file: the command could not start
       }
-      resolve({ seconds, rssMb, exitCode: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({ seconds, rssMb, timedOut, exitCode: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
   });
 }

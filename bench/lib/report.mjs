@@ -53,6 +53,7 @@ export function summarize(groups) {
         max: Math.max(...seconds),
         rssMb: Math.max(...c.samples.map((s) => s.rssMb)),
         samples: seconds,
+        timedOut: c.samples.some((sample) => sample.timedOut),
       };
     });
     const floor = group.find((r) => r.baseline);
@@ -66,7 +67,10 @@ export function summarize(groups) {
         row.rawRatio = row.median / raw.median;
       }
     }
-    for (const row of group) row.targets = targetOf(row, group);
+    for (const row of group) {
+      row.targets = targetOf(row, group);
+      if (row.timedOut) for (const target of row.targets) if (!/RSS/.test(target.text)) target.met = false;
+    }
     rows.push(...group);
   }
   return rows;
@@ -104,7 +108,8 @@ export function renderTable({ rows, lockImpact, options, host, startedAt, finish
       const raw = row.rawRatio ? `${row.rawRatio.toFixed(2)}x ${shortTool(row.rawLabel)}` : "";
       const target = row.targets.map((t) => t.text).join("; ");
       const met = row.targets.length ? row.targets.map((t) => (t.met ? "yes" : "**NO**")).join("; ") : "";
-      out.push(`| ${row.n} | ${row.label} | ${s(row.median)} (${s(row.min)}–${s(row.max)}) | ${row.rssMb.toFixed(0)} | ${ratio} | ${raw} | ${target} | ${met} |`);
+      const time = row.timedOut ? `> ${s(row.median)} (stopped at --timeout, 1 run)` : `${s(row.median)} (${s(row.min)}–${s(row.max)})`;
+      out.push(`| ${row.n} | ${row.label} | ${time} | ${row.rssMb.toFixed(0)} | ${row.timedOut ? "> " : ""}${ratio} | ${raw ? `${row.timedOut ? "> " : ""}${raw}` : ""} | ${target} | ${met} |`);
     }
   }
   if (lockImpact) {
@@ -121,7 +126,7 @@ export function renderTable({ rows, lockImpact, options, host, startedAt, finish
     for (const r of lockImpact.results) {
       const target = r.targetSeconds !== undefined ? `stall ≤ lock_timeout + 0.5 s (${r.targetSeconds.toFixed(1)} s)` : "shows the stall";
       const met = r.targetSeconds !== undefined ? (r.maxStall <= r.targetSeconds ? "yes" : "**NO**") : "";
-      out.push(`| ${r.label} | ${r.exitCode} | ${s(r.seconds)} | ${r.count} | ${s(r.maxStall)} | ${(r.p99 * 1000).toFixed(1)} | ${target} | ${met} |`);
+      out.push(`| ${r.label} | ${r.exitCode}${r.applied ? "" : " (column not added)"} | ${s(r.seconds)} | ${r.count} | ${s(r.maxStall)} | ${(r.p99 * 1000).toFixed(1)} | ${target} | ${met} |`);
     }
   }
   const missed = rows.filter((r) => r.targets.some((t) => !t.met));
