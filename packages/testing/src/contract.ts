@@ -107,7 +107,7 @@ export function describeAdapterContract(fixture: ContractFixture): void {
         const file = fixture.migrationFile(project, 1);
         project.write(file, "CREATE TABLE orders (id bigint PRIMARY KEY);\n");
         const changed = await migrate(["up"]);
-        expect(changed.exitCode).toBe(2);
+        expect(changed.exitCode, changed.stderr + changed.stdout).toBe(2);
         expect(changed.stderr).toMatch(/was changed after it was applied/);
         expect(await listTables(database)).not.toContain("more");
       }
