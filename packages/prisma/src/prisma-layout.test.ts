@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { createTestProject, type TestProject } from "@polymigrate/testing";
-import { readPrismaMigrations, resolvePrismaLayout } from "./prisma-layout.js";
+import { readCommentedDownSection, readPrismaMigrations, resolvePrismaLayout } from "./prisma-layout.js";
 
 const projects: TestProject[] = [];
 function project(files: Record<string, string>): TestProject {
@@ -66,5 +66,24 @@ describe("readPrismaMigrations", () => {
     expect(() => readPrismaMigrations(join(mysql.dir, "prisma", "migrations"))).toThrow(/written for "mysql"/);
     const broken = project({ "prisma/migrations/20250101000000_init/notes.txt": "" });
     expect(() => readPrismaMigrations(join(broken.dir, "prisma", "migrations"))).toThrow(/has no migration.sql/);
+  });
+
+  it("reads the seed's commented -- Down section when there is no down.sql, which wins when both exist", () => {
+    const sql = "-- Up\nCREATE TABLE users (id int);\nCREATE INDEX users_id ON users (id);\n\n-- Down\n-- DROP INDEX users_id;\n-- DROP TABLE users;\n";
+    expect(readCommentedDownSection(sql, "/m/migration.sql")).toEqual({
+      sql: "DROP INDEX users_id;\nDROP TABLE users;\n",
+      file: "/m/migration.sql",
+      line: 6,
+    });
+    expect(readCommentedDownSection("CREATE TABLE t (id int);\n-- a comment\n", "/m/migration.sql")).toBeUndefined();
+    const app = project({
+      "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+      "prisma/migrations/20250101000000_init/migration.sql": "CREATE TABLE a (id int);\n-- Down\n-- DROP TABLE a;\n",
+      "prisma/migrations/20250102000000_both/migration.sql": "CREATE TABLE b (id int);\n-- Down\n-- DROP TABLE b CASCADE;\n",
+      "prisma/migrations/20250102000000_both/down.sql": "DROP TABLE b;\n",
+    });
+    const [init, both] = readPrismaMigrations(join(app.dir, "prisma", "migrations"));
+    expect(init!.down).toMatchObject({ sql: "DROP TABLE a;\n", line: 3 });
+    expect(both!.down?.sql).toBe("DROP TABLE b;\n");
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { MigrateError, sha256Hex, type Migration } from "@polymigrate/core";
+import { MigrateError, sha256Hex, type Migration, type MigrationDown } from "@polymigrate/core";
 
 /** The files Prisma keeps in each migration folder, and the ones Polymigrate adds beside them. */
 export const MIGRATION_FILE = "migration.sql";
@@ -144,6 +144,9 @@ export function readPrismaMigrations(migrationsDir: string): Migration[] {
     }
     const bytes = readFileSync(file);
     const downFile = join(folder, DOWN_FILE);
+    const down = existsSync(downFile)
+      ? { sql: readFileSync(downFile, "utf8"), file: downFile }
+      : readCommentedDownSection(bytes.toString("utf8"), file);
     return {
       id: name,
       name: name.replace(/^\d+_/, ""),
@@ -151,7 +154,26 @@ export function readPrismaMigrations(migrationsDir: string): Migration[] {
       checksum: sha256Hex(bytes),
       file,
       sql: bytes.toString("utf8"),
-      ...(existsSync(downFile) ? { down: { sql: readFileSync(downFile, "utf8"), file: downFile } } : {}),
+      ...(down ? { down } : {}),
     };
   });
+}
+
+/**
+ * The seed's convention for a hand-written down inside `migration.sql`: a `-- Down` line, then the down's statements
+ * commented out (so that Prisma and the up never run them). Read only when there is no `down.sql`, which wins.
+ */
+export function readCommentedDownSection(sql: string, file: string): MigrationDown | undefined {
+  const lines = sql.split(/\r?\n/);
+  const start = lines.findIndex((line) => /^\s*--\s*down\s*:?\s*$/i.test(line));
+  if (start === -1) return undefined;
+  const body: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    const commented = /^\s*--\s?(.*)$/.exec(line);
+    if (commented) body.push(commented[1] ?? "");
+    else if (line.trim() === "") body.push("");
+    else break;
+  }
+  const text = body.join("\n").trimEnd();
+  return text.trim() ? { sql: `${text}\n`, file, line: start + 2 } : undefined;
 }
