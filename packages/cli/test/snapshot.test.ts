@@ -175,8 +175,15 @@ describe("snapshots", () => {
   it("saves the schema only when the run destroys no data, and its restore keeps every row", async () => {
     project.write("migrations/0002_drop_nickname.sql", "ALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;\nCREATE TABLE tags (id int PRIMARY KEY, user_id int REFERENCES users (id));\n");
     project.write("migrations/0002_drop_nickname.down.sql", "DROP TABLE tags;\nALTER TABLE users DROP COLUMN age;\n");
-    project.write("migrations/0003_purge_orders.sql", "CREATE TYPE mood AS ENUM ('ok');\n");
-    project.write("migrations/0003_purge_orders.down.sql", "DROP TYPE mood;\n");
+    project.write(
+      "migrations/0003_purge_orders.sql",
+      `CREATE TYPE mood AS ENUM ('ok');
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
+`,
+    );
+    project.write("migrations/0003_purge_orders.down.sql", "DROP TRIGGER users_touch ON users;\nDROP FUNCTION touch();\nDROP EXTENSION pgcrypto;\nDROP TYPE mood;\n");
     const env = { DIRECT_URL: database.url };
     expect((await runCli(["up", "--to", "0001_init"], { cwd: project.dir, env })).exitCode).toBe(0);
     await database.query("INSERT INTO users (email) VALUES ('ada@example.com')");

@@ -41,7 +41,10 @@ const DESCRIPTIONS = [
   "FUNCTION",
   "SEQUENCE",
   "DEFAULT",
+  "ROW SECURITY",
+  "EXTENSION",
   "TRIGGER",
+  "POLICY",
   "COMMENT",
   "SCHEMA",
   "DOMAIN",
@@ -97,6 +100,12 @@ function dropStatement(difference: CatalogDifference): string | undefined {
       return `DROP INDEX IF EXISTS ${qualified(schema, table)} CASCADE`;
     case "column":
       return `ALTER TABLE IF EXISTS ${qualified(schema, table)} DROP COLUMN IF EXISTS ${quoteIdent(detail)} CASCADE`;
+    case "trigger":
+      return `DROP TRIGGER IF EXISTS ${quoteIdent(detail)} ON ${qualified(schema, table)}`;
+    case "policy":
+      return `DROP POLICY IF EXISTS ${quoteIdent(detail)} ON ${qualified(schema, table)}`;
+    case "extension":
+      return `DROP EXTENSION IF EXISTS ${quoteIdent(difference.name)} CASCADE`;
     case "enum":
       return `DROP TYPE IF EXISTS ${qualified(schema, table)} CASCADE`;
     case "schema":
@@ -106,7 +115,9 @@ function dropStatement(difference: CatalogDifference): string | undefined {
   }
 }
 
-const DROP_ORDER = ["view", "materialized-view", "table", "foreign-table", "sequence", "function", "constraint", "index", "column", "enum", "schema"];
+const DROP_ORDER = ["view", "materialized-view", "trigger", "policy", "table", "foreign-table", "sequence", "function", "constraint", "index", "column", "enum", "extension", "schema"];
+// Objects whose new definition cannot be altered back in place: dropped, then recreated from the schema dump.
+const REBUILT_WHEN_ALTERED = ["view", "materialized-view", "function", "trigger", "policy"];
 
 // pg_restore's SQL output, as statements a client can send: psql's meta-commands (\restrict) are psql's, not SQL.
 function sqlOf(script: string): string {
@@ -143,7 +154,7 @@ export async function restoreSnapshot(session: DatabaseSession, options: Restore
     for (const kind of DROP_ORDER) {
       for (const difference of differences) {
         if (difference.kind !== kind) continue;
-        const rebuild = difference.change === "added" || (difference.change === "altered" && ["view", "materialized-view", "function"].includes(kind));
+        const rebuild = difference.change === "added" || (difference.change === "altered" && REBUILT_WHEN_ALTERED.includes(kind));
         const statement = rebuild ? dropStatement(difference) : undefined;
         if (statement) drops.push(statement);
       }
@@ -183,6 +194,15 @@ export async function restoreSnapshot(session: DatabaseSession, options: Restore
         case "CONSTRAINT":
         case "FK CONSTRAINT":
           include = !(await exists("EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)", [qualified(schema, table), name]));
+          break;
+        case "EXTENSION":
+          include = !(await exists("EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)", [tag]));
+          break;
+        case "POLICY":
+          include = !(await exists("EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = to_regclass($1) AND polname = $2)", [qualified(schema, table), name]));
+          break;
+        case "ROW SECURITY":
+          include = restoredTables.has(`${schema}.${tag}`);
           break;
         case "TRIGGER":
           include = !(await exists("EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2)", [qualified(schema, table), name]));
