@@ -68,14 +68,14 @@ export const COMMANDS: CommandSpec[] = [
       snapshot: { type: "boolean", description: "First save what the run may change with pg_dump (undo with down --to-snapshot <id>)" },
       "snapshot-data": { type: "boolean", description: "With --snapshot: also save the data of the tables the run touches" },
     },
-    examples: ["migrate up", "migrate up --project api --lock-wait 30s"],
+    examples: ["migrate up", "migrate up --project api --lock-wait 30s", "migrate up --snapshot --snapshot-data"],
   },
   {
     name: "down",
     usage: "migrate down [options]",
     summary: "Undo the newest migration (or --steps N, or --to <id>)",
     description:
-      "Lists what it will undo and how, then runs the down migrations newest first and updates the stack's history as the stack itself would. Refuses, undoing nothing, when a migration in range has no down.",
+      "Lists what it will undo and how, then runs the down migrations newest first and updates the stack's history as the stack itself would. Refuses, undoing nothing, when a migration in range has no down or its down is marked irreversible, and names the snapshot (migrate up --snapshot) that covers them: --to-snapshot <id> restores it.",
     options: {
       steps: { type: "string", value: "<n>", description: "Undo the newest <n> migrations (default 1)" },
       to: { type: "string", value: "<id>", description: 'Undo every migration applied after <id>; "base" undoes all' },
@@ -84,7 +84,7 @@ export const COMMANDS: CommandSpec[] = [
       "lock-wait": LOCK_WAIT,
       ...SAFETY_OPTIONS,
     },
-    examples: ["migrate down", "migrate down --steps 2", "migrate down --to 0001_create_users", "migrate down --to base"],
+    examples: ["migrate down", "migrate down --steps 2", "migrate down --to 0001_create_users", "migrate down --to base", "migrate down --to-snapshot 20260102T030405006Z-app"],
   },
   {
     name: "create",

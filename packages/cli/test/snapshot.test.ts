@@ -172,6 +172,16 @@ describe("snapshots", () => {
     expect(existsSync(join(project.dir, ".polymigrate"))).toBe(false);
   });
 
+  it.each([
+    [["up", "--snapshot-data"], "--snapshot-data goes with --snapshot"],
+    [["down", "--to-snapshot", "x", "--steps", "2"], "Use --to-snapshot alone"],
+    [["down", "--to-snapshot", "20260102T030405006Z-nope"], 'There is no snapshot "20260102T030405006Z-nope"'],
+  ])("refuses %j with exit 2", async (args, message) => {
+    const result = await runCli(args, { cwd: project.dir, env: { DIRECT_URL: database.url } });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
   it("saves the schema only when the run destroys no data, and its restore keeps every row", async () => {
     project.write("migrations/0002_drop_nickname.sql", "ALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;\nCREATE TABLE tags (id int PRIMARY KEY, user_id int REFERENCES users (id));\n");
     project.write("migrations/0002_drop_nickname.down.sql", "DROP TABLE tags;\nALTER TABLE users DROP COLUMN age;\n");
