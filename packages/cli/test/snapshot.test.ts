@@ -10,6 +10,7 @@ const PASSWORD = "snap-secret-pw";
 const INIT = `CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, nickname text);
 CREATE TABLE orders (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users (id), total int NOT NULL);
 CREATE TABLE audit (id serial PRIMARY KEY, note text NOT NULL);
+CREATE TABLE reviews (id serial PRIMARY KEY, order_id int NOT NULL REFERENCES orders (id), stars int NOT NULL);
 CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total >= 10;
 COMMENT ON COLUMN users.nickname IS 'what friends call them';
 `;
@@ -44,7 +45,7 @@ beforeEach(async () => {
   database = await createTestDatabase();
   project = createTestProject({
     "migrations/0001_init.sql": INIT,
-    "migrations/0001_init.down.sql": "DROP VIEW big_orders;\nDROP TABLE audit;\nDROP TABLE orders;\nDROP TABLE users;\n",
+    "migrations/0001_init.down.sql": "DROP VIEW big_orders;\nDROP TABLE reviews;\nDROP TABLE audit;\nDROP TABLE orders;\nDROP TABLE users;\n",
     "migrations/0002_drop_nickname.sql": DROP_NICKNAME,
     // Hand-written: the deleted rows cannot come back by SQL.
     "migrations/0003_purge_orders.sql": PURGE_ORDERS,
@@ -84,6 +85,8 @@ describe("snapshots", () => {
     await database.query("INSERT INTO users (email, nickname) VALUES ('ada@example.com', 'ada'), ('bob@example.com', 'bobby'), ('cy@example.com', NULL)");
     await database.query("INSERT INTO orders (user_id, total) VALUES (1, 5), (1, 50), (2, 7), (3, 120)");
     await database.query("INSERT INTO audit (note) VALUES ('first'), ('second')");
+    // An untouched table whose foreign key points at a restored one: the key must come back, the rows stay.
+    await database.query("INSERT INTO reviews (order_id, stars) VALUES (2, 5), (4, 3)");
     const usersBefore = await database.query("SELECT id, email, nickname FROM users ORDER BY id");
     const ordersBefore = await database.query("SELECT id, user_id, total FROM orders ORDER BY id");
     const catalogBefore = await catalogOf(database);
@@ -139,7 +142,8 @@ describe("snapshots", () => {
     expect(await database.query("SELECT id, user_id, total FROM orders ORDER BY id")).toEqual(ordersBefore);
     expect((await database.query("SELECT note FROM audit ORDER BY id")).map((row) => row.note)).toEqual(["first", "second", "after the snapshot"]);
     expect(await database.query("SELECT id, total FROM big_orders ORDER BY id")).toEqual([{ id: 2, total: 50 }, { id: 4, total: 120 }]);
-    expect(await listTables(database)).toEqual(["audit", "big_orders", "orders", "users"]);
+    expect(await listTables(database)).toEqual(["audit", "big_orders", "orders", "reviews", "users"]);
+    expect(await database.query("SELECT order_id, stars FROM reviews ORDER BY id")).toEqual([{ order_id: 2, stars: 5 }, { order_id: 4, stars: 3 }]);
     expect(diffCatalogSnapshots(catalogBefore, await catalogOf(database))).toEqual([]);
     expect(await database.query("SELECT col_description('users'::regclass, 3) AS comment")).toEqual([{ comment: "what friends call them" }]);
     // The sequences come back where they were: the next order is 5.
@@ -223,7 +227,7 @@ CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION 
     expect(up.exitCode, up.stderr).toBe(0);
     const snapshot = JSON.parse(up.stdout).projects[0].snapshot;
     expect(snapshot.mode).toBe("all");
-    expect(snapshot.tables.map((table: { name: string }) => table.name)).toEqual(["public.audit", "public.orders", "public.users"]);
+    expect(snapshot.tables.map((table: { name: string }) => table.name)).toEqual(["public.audit", "public.orders", "public.reviews", "public.users"]);
     const restored = await runCli(["down", "--to-snapshot", snapshot.id], { cwd: project.dir, env });
     expect(restored.exitCode, restored.stderr).toBe(0);
     expect(await database.query("SELECT email, nickname FROM users")).toEqual([{ email: "ada@example.com", nickname: "ada" }]);
