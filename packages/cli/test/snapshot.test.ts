@@ -186,6 +186,22 @@ describe("snapshots", () => {
     expect(result.stderr).toContain(message);
   });
 
+  it("needs --confirm <database> to restore a snapshot on production", async () => {
+    const env = { DIRECT_URL: database.url, MIGRATE_ENV: "production" };
+    expect((await runCli(["up", "--to", "0001_init"], { cwd: project.dir, env })).exitCode).toBe(0);
+    const up = await runCli(["up", "--snapshot", "--json"], { cwd: project.dir, env });
+    expect(up.exitCode, up.stderr).toBe(0);
+    const { snapshot, restorePoint } = JSON.parse(up.stdout).projects[0];
+    expect(restorePoint.lsn).toBeDefined();
+    const refused = await runCli(["down", "--to-snapshot", snapshot.id], { cwd: project.dir, env });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(`needs --confirm ${database.name}`);
+    expect(await listTables(database)).toContain("purge_log");
+    const confirmed = await runCli(["down", "--to-snapshot", snapshot.id, "--confirm", database.name], { cwd: project.dir, env });
+    expect(confirmed.exitCode, confirmed.stderr).toBe(0);
+    expect(await listTables(database)).not.toContain("purge_log");
+  }, 120_000);
+
   it("saves the schema only when the run destroys no data, and its restore keeps every row", async () => {
     project.write("migrations/0002_drop_nickname.sql", "ALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;\nCREATE TABLE tags (id int PRIMARY KEY, user_id int REFERENCES users (id));\n");
     project.write("migrations/0002_drop_nickname.down.sql", "DROP TABLE tags;\nALTER TABLE users DROP COLUMN age;\n");
