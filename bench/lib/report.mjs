@@ -84,7 +84,7 @@ export function renderTable({ rows, lockImpact, options, host, startedAt, finish
   out.push(`# Polymigrate benchmarks`);
   out.push("");
   out.push(
-    `Run ${startedAt.toISOString()} to ${finishedAt.toISOString()} with \`node bench/run.mjs --sizes ${options.sizes.join(",")} --runs ${options.runs}${options.lockImpact ? " --lock-impact" : ""}\`: ` +
+    `Run ${startedAt.toISOString()} to ${finishedAt.toISOString()} with \`node bench/run.mjs --sizes ${options.sizes.join(",")} --runs ${options.runs} --timeout ${options.timeout}${options.lockImpact ? " --lock-impact" : ""}\`: ` +
       `${options.warmup} warm-up + ${options.runs} timed runs per contender, contenders alternated within each round; whole-process wall time, median (min–max); ` +
       `peak RSS is GNU time's %M (the largest process of the command's tree).`,
   );
