@@ -1,3 +1,5 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { createTestProject, describeAdapterContract, type ContractMigration, type TestProject } from "@polymigrate/testing";
 
 // A minimal Alembic project (no models): each contract migration is a revision that runs its SQL with op.execute.
@@ -69,12 +71,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute(${JSON.stringify(migration.up)})
+${pythonExecute(migration.up)}
 
 
 def downgrade() -> None:
-    op.execute(${JSON.stringify(migration.down)})
+${pythonExecute(migration.down)}
 `;
+}
+
+// What an Alembic user writes for a statement that cannot run in a transaction: Alembic's autocommit block.
+function pythonExecute(sql: string): string {
+  return /concurrently/i.test(sql)
+    ? `    with op.get_context().autocommit_block():\n        op.execute(${JSON.stringify(sql)})`
+    : `    op.execute(${JSON.stringify(sql)})`;
 }
 
 describeAdapterContract({
@@ -96,5 +105,8 @@ describeAdapterContract({
   },
   migrationFile(project, position) {
     return fileOf(position, names.get(project)?.[position] ?? "");
+  },
+  removeMigration(project, position) {
+    rmSync(join(project.dir, fileOf(position, names.get(project)?.[position] ?? "")));
   },
 });

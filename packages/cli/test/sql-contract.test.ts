@@ -1,3 +1,5 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { describeAdapterContract, createTestProject, type TestProject } from "@polymigrate/testing";
 
 // The plain-SQL stack passes the contract every adapter passes.
@@ -21,4 +23,13 @@ describeAdapterContract({
     project.write(fileOf(position, migration.name).replace(/\.sql$/, ".down.sql"), `${migration.down}\n`);
   },
   migrationFile: (project, position) => fileOf(position, names.get(project)![position]!),
+  removeMigration(project, position) {
+    const file = fileOf(position, names.get(project)![position]!);
+    rmSync(join(project.dir, file));
+    rmSync(join(project.dir, file.replace(/\.sql$/, ".down.sql")));
+  },
+  addOlderMigration(project, migration) {
+    project.write(`migrations/0000_${migration.name}.sql`, `${migration.up}\n`);
+    project.write(`migrations/0000_${migration.name}.down.sql`, `${migration.down}\n`);
+  },
 });

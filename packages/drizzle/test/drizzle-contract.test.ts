@@ -1,3 +1,5 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { describeAdapterContract, type ContractMigration } from "@polymigrate/testing";
 import type { TestProject } from "@polymigrate/testing";
 import { createDrizzleProject, readJournalOf, writeJournalOf } from "./drizzle-project.js";
@@ -39,6 +41,24 @@ describeAdapterContract({
   migrationFile(project, position) {
     const entry = readJournalOf(project).entries[position];
     return `drizzle/${entry?.tag}.sql`;
+  },
+  removeMigration(project, position) {
+    // As a bad merge would: the journal entry and its files go.
+    const journal = readJournalOf(project);
+    const [entry] = journal.entries.splice(position, 1);
+    writeJournalOf(project, journal);
+    rmSync(join(project.dir, `drizzle/${entry?.tag}.sql`));
+    rmSync(join(project.dir, `drizzle/${entry?.tag}.down.sql`));
+  },
+  addOlderMigration(project, migration) {
+    // A branch merged late: the entry comes last in the journal, but its "when" is older than the applied ones.
+    const journal = readJournalOf(project);
+    const position = journal.entries.length;
+    const tag = tagOf(position, migration.name);
+    journal.entries.push({ idx: position, when: FIRST_WHEN - 1000, tag, breakpoints: true } as (typeof journal.entries)[number]);
+    writeJournalOf(project, journal);
+    project.write(`drizzle/${tag}.sql`, `${migration.up}\n`);
+    project.write(`drizzle/${tag}.down.sql`, `${migration.down}\n`);
   },
   hasChecksums: true,
 });

@@ -1,4 +1,6 @@
 // The shared adapter contract, on Prisma's layout: `<timestamp>_<name>/migration.sql` with `down.sql` beside it.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { describeAdapterContract, type ContractMigration, type TestProject } from "@polymigrate/testing";
 import { createPrismaProject } from "./prisma-project.js";
 
@@ -8,9 +10,14 @@ function folder(position: number, migration: ContractMigration): string {
   return `prisma/migrations/2025010100000${position}_${migration.name}`;
 }
 
+const folders = new WeakMap<TestProject, string[]>();
+
 function writeMigration(project: TestProject, migration: ContractMigration, position: number): void {
   project.write(`${folder(position, migration)}/migration.sql`, `${migration.up}\n`);
   project.write(`${folder(position, migration)}/down.sql`, `${migration.down}\n`);
+  const list = folders.get(project) ?? [];
+  list[position] = folder(position, migration);
+  folders.set(project, list);
 }
 
 describeAdapterContract({
@@ -23,8 +30,15 @@ describeAdapterContract({
   },
   addMigration: writeMigration,
   migrationFile(project, position) {
-    const names = ["create_accounts", "create_orders", "index_orders", "broken"];
-    return `prisma/migrations/2025010100000${position}_${names[position] ?? "more"}/migration.sql`;
+    return `${folders.get(project)![position]}/migration.sql`;
+  },
+  removeMigration(project, position) {
+    rmSync(join(project.dir, folders.get(project)![position]!), { recursive: true });
+  },
+  addOlderMigration(project, migration) {
+    project.write(`prisma/migrations/20241231000000_${migration.name}/migration.sql`, `${migration.up}\n`);
+    project.write(`prisma/migrations/20241231000000_${migration.name}/down.sql`, `${migration.down}\n`);
   },
   hasChecksums: true,
+  hasFailedState: true,
 });

@@ -20,8 +20,17 @@ export interface ContractFixture {
   addMigration(project: TestProject, migration: ContractMigration, position: number): void | Promise<void>;
   /** The file of the migration at `position` (0-based), relative to the project. */
   migrationFile(project: TestProject, position: number): string;
+  /** Deletes the migration at `position` from disk, as a careless merge would. */
+  removeMigration(project: TestProject, position: number): void | Promise<void>;
+  /**
+   * Adds a migration that the stack orders before the existing ones (an older timestamp or number). Absent for stacks
+   * where that cannot happen (Alembic's revision graph has no order but its links).
+   */
+  addOlderMigration?(project: TestProject, migration: ContractMigration): void | Promise<void>;
   /** Whether the stack records a checksum, so that a changed applied file can be detected. */
   hasChecksums: boolean;
+  /** Whether a failed migration stays recorded as failed and blocks `up` until resolved (Prisma's P3009). */
+  hasFailedState?: boolean;
   /** Extra environment for the CLI (e.g. a Python path). */
   env?: Record<string, string>;
   /** A per-test timeout for stacks whose tools start slowly. */
@@ -37,7 +46,8 @@ const MIGRATIONS: ContractMigration[] = [
 /**
  * The contract every adapter passes, against the real server and the stack's real files: up, status and down agree
  * with the catalog; N concurrent runs apply each migration exactly once; a failing migration stops the run and keeps
- * the earlier ones; a changed applied file is refused (for stacks that keep checksums).
+ * the earlier ones; a changed applied file, one missing on disk and one ordered before the last applied are refused;
+ * `CREATE INDEX CONCURRENTLY` applies, and the INVALID index a failed build leaves is dropped by the next run.
  */
 export function describeAdapterContract(fixture: ContractFixture): void {
   describe(`the ${fixture.stack} adapter's contract`, () => {
@@ -111,6 +121,60 @@ export function describeAdapterContract(fixture: ContractFixture): void {
         expect(changed.stderr).toMatch(/was changed after it was applied/);
         expect(await listTables(database)).not.toContain("more");
       }
+    }, timeout * 4);
+
+    it("refuses to go on when an applied migration went missing on disk", async () => {
+      expect((await migrate(["up"])).exitCode).toBe(0);
+      await fixture.removeMigration(project, 2);
+      const missing = await migrate(["up"]);
+      expect(missing.exitCode, missing.stderr + missing.stdout).toBe(2);
+      expect(missing.stderr).toMatch(/missing from|missing on disk/);
+      const status = await migrate(["status", "--json"]);
+      expect(JSON.parse(status.stdout).projects[0].problems.map((problem: { kind: string }) => problem.kind)).toContain("missing");
+    }, timeout * 4);
+
+    if (fixture.addOlderMigration) {
+      const addOlder = fixture.addOlderMigration.bind(fixture);
+      it("refuses a new migration ordered before the last applied one, until allowed", async () => {
+        expect((await migrate(["up"])).exitCode).toBe(0);
+        await addOlder(project, { name: "older", up: "CREATE TABLE older (id int);", down: "DROP TABLE older;" });
+        const refused = await migrate(["up"]);
+        expect(refused.exitCode, refused.stderr + refused.stdout).toBe(2);
+        expect(refused.stderr).toMatch(/ordered before|would skip/);
+        expect(await listTables(database)).not.toContain("older");
+        const allowed = await migrate(["up", "--allow", "out-of-order"]);
+        expect(allowed.exitCode, allowed.stderr).toBe(0);
+        expect(await listTables(database)).toContain("older");
+      }, timeout * 4);
+    }
+
+    it("applies CREATE INDEX CONCURRENTLY, and drops the INVALID index a failed build left before building it again", async () => {
+      expect((await migrate(["up"])).exitCode).toBe(0);
+      await database.query("INSERT INTO accounts VALUES (1, 'same@example.com'), (2, 'same@example.com')");
+      await fixture.addMigration(
+        project,
+        {
+          name: "unique_email",
+          up: "CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (email);",
+          down: "DROP INDEX CONCURRENTLY accounts_email_key;",
+        },
+        3,
+      );
+      const failed = await migrate(["up", "--allow-unsafe", "--json"]);
+      expect(failed.exitCode, failed.stderr + failed.stdout).toBe(1);
+      const invalid = "SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'accounts_email_key'";
+      expect(await database.query(invalid)).toEqual([{ valid: false }]);
+      await database.query("DELETE FROM accounts WHERE id = 2");
+      if (fixture.hasFailedState) {
+        // The stack keeps the failure on record and refuses to go on until someone says what happened.
+        const id = JSON.parse(failed.stdout).projects[0].migrations.find((m: { outcome: string }) => m.outcome === "failed").id;
+        expect((await migrate(["up", "--allow-unsafe"])).exitCode).toBe(2);
+        expect((await migrate(["resolve", "--rolled-back", id])).exitCode).toBe(0);
+      }
+      const retried = await migrate(["up", "--allow-unsafe"]);
+      expect(retried.exitCode, retried.stderr + retried.stdout).toBe(0);
+      expect(retried.stdout).toContain('Dropped the INVALID index "public.accounts_email_key" on "accounts"');
+      expect(await database.query(invalid)).toEqual([{ valid: true }]);
     }, timeout * 4);
   });
 }

@@ -4,7 +4,7 @@ import type { Migration } from "../model/migration.js";
 import type { MigrationReport } from "../model/report.js";
 import type { DatabaseSession } from "../db/connect.js";
 import { loadSqlParser } from "../sql/statements.js";
-import { dropInvalidIndexesFor } from "./invalid-indexes.js";
+import { cleanInvalidIndexesBefore } from "./invalid-indexes.js";
 import { runSqlScript, type SqlScriptResult } from "./run-sql.js";
 import {
   DEFAULT_SAFETY,
@@ -79,14 +79,7 @@ export async function applyMigrations(
       ...(migration.transactional === undefined ? {} : { transactional: migration.transactional }),
     };
     const settings = readSafetyDirectives(script.sql, options.safety ?? DEFAULT_SAFETY);
-    for (const index of await dropInvalidIndexesFor(session.client, script.sql)) {
-      options.emit({
-        type: "notice",
-        project: options.project,
-        level: "warning",
-        message: `Dropped the INVALID index "${index.schema}.${index.name}" on "${index.table}", left by an earlier failed attempt of "${migration.id}", before building it again.`,
-      });
-    }
+    await cleanInvalidIndexesBefore(session.client, script.sql, { project: options.project, id: migration.id, emit: options.emit });
     const { result, attempts } = await runWithRetries(session, settings, options, migration.id, () => runSqlScript(session.client, script, {
       serverVersionNum: session.serverVersionNum,
       onStart: (transactional) => {

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { EventSink } from "../model/events.js";
 import { quoteIdent } from "../db/connect.js";
 import { splitStatements } from "../sql/statements.js";
 
@@ -45,4 +46,20 @@ export async function dropInvalidIndexesFor(client: pg.Client, sql: string): Pro
     dropped.push(index);
   }
   return dropped;
+}
+
+/** Drops the INVALID leftovers of `sql`'s concurrent index builds before migration `id` runs, and says so. */
+export async function cleanInvalidIndexesBefore(
+  client: pg.Client,
+  sql: string,
+  context: { project: string; id: string; emit: EventSink },
+): Promise<void> {
+  for (const index of await dropInvalidIndexesFor(client, sql)) {
+    context.emit({
+      type: "notice",
+      project: context.project,
+      level: "warning",
+      message: `Dropped the INVALID index "${index.schema}.${index.name}" on "${index.table}", left by an earlier failed attempt of "${context.id}", before building it again.`,
+    });
+  }
 }

@@ -1,7 +1,7 @@
 import { connect, type DatabaseSession } from "../db/connect.js";
 import { applyMigrations, rollbackMigrations } from "../execute/apply-plan.js";
 import { acquireMigrationLock, describeLockHolder } from "../lock/migration-lock.js";
-import type { StackAdapter } from "../model/adapter.js";
+import type { NativeRunContext, StackAdapter } from "../model/adapter.js";
 import { MigrateError, REFUSAL_CODES, isMigrateError, type MigrateErrorCode } from "../model/errors.js";
 import type { EventSink } from "../model/events.js";
 import type { Migration } from "../model/migration.js";
@@ -11,7 +11,8 @@ import { planRun } from "../plan/plan-run.js";
 import type { ResolvedUrl } from "../policy/direct-url-policy.js";
 import { decidePoolerPolicy, probePooler } from "../policy/pooler-probe.js";
 import { redact, redactValue } from "../policy/redact.js";
-import type { SafetySettings } from "../execute/session-settings.js";
+import { DEFAULT_SAFETY, isLockTimeout, type SafetySettings } from "../execute/session-settings.js";
+import { cleanInvalidIndexesBefore, findInvalidIndexes } from "../execute/invalid-indexes.js";
 import { recordRestorePoint, requireProductionConfirmation, type ProductionMark } from "../policy/production-guard.js";
 import { checkPendingSafety, type UpLintSettings } from "../lint/lint-pending.js";
 import { join } from "node:path";
@@ -317,7 +318,7 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
         emit({ type: "notice", project: target.name, level: "info", message: `Restore point: ${report.restorePoint.howTo}` });
       }
       report.migrations = adapter.native
-        ? await adapter.native.up(pending, { url: target.url.url, env: {}, emit, project: target.name })
+        ? await runNativeUp(target, session, pending, options.safety ?? DEFAULT_SAFETY, emit)
         : await applyMigrations(adapter, session, pending, {
             project: target.name,
             emit,
@@ -325,6 +326,54 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
           });
     });
   });
+}
+
+/** What a native stack's child gets: the URL, and lock_timeout/statement_timeout through libpq's PGOPTIONS. */
+function nativeContext(target: ProjectTarget, safety: SafetySettings, emit: EventSink): NativeRunContext {
+  const settings = `-c lock_timeout=${Math.round(safety.lockTimeoutMs)} -c statement_timeout=${Math.round(safety.statementTimeoutMs)}`;
+  return { url: target.url.url, env: { PGOPTIONS: settings }, emit, project: target.name };
+}
+
+/**
+ * Runs a native stack's `up` (Alembic) inside the same settings as the SQL stacks: lock_timeout and statement_timeout
+ * reach its child through libpq's PGOPTIONS; a revision that fails on a lock timeout is retried with backoff; INVALID
+ * leftovers of the pending revisions' concurrent index builds are dropped first (found through their offline SQL,
+ * asked for only when the database has INVALID indexes at all).
+ */
+async function runNativeUp(
+  target: ProjectTarget,
+  session: DatabaseSession,
+  pending: Migration[],
+  safety: SafetySettings,
+  emit: EventSink,
+): Promise<MigrationReport[]> {
+  const native = target.adapter.native!;
+  const context = nativeContext(target, safety, emit);
+  if (native.renderSql && (await findInvalidIndexes(session.client)).length > 0) {
+    const rendered = await native.renderSql(pending, context);
+    for (const migration of pending) {
+      const sql = rendered[migration.id];
+      if (sql) await cleanInvalidIndexesBefore(session.client, sql, { project: target.name, id: migration.id, emit });
+    }
+  }
+  const reports: MigrationReport[] = [];
+  let remaining = pending;
+  for (let attempt = 1; remaining.length > 0; attempt++) {
+    const batch = await native.up(remaining, context);
+    const failedAt = batch.findIndex((report) => report.outcome === "failed");
+    const failed = batch[failedAt];
+    if (!failed || !isLockTimeout(failed.error?.sqlState) || attempt > safety.retries) {
+      reports.push(...batch);
+      if (failed && attempt > 1) failed.attempts = attempt;
+      break;
+    }
+    reports.push(...batch.slice(0, failedAt));
+    remaining = remaining.slice(remaining.findIndex((migration) => migration.id === failed.id));
+    const delayMs = safety.retryDelayMs * 2 ** (attempt - 1);
+    emit({ type: "retry", project: target.name, id: failed.id, attempt: attempt + 1, maxAttempts: safety.retries + 1, delayMs, reason: failed.error?.message ?? "lock timeout" });
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+  return reports;
 }
 
 function defaultSnapshotsDir(): string {
@@ -495,7 +544,7 @@ export function downProject(
         message: `Undoing ${range.map((migration) => `"${migration.id}"`).join(", ")} (${adapter.capabilities.rollback}).`,
       });
       const reports: MigrationReport[] = adapter.native
-        ? await adapter.native.down(range, { url: target.url.url, env: {}, emit, project: target.name })
+        ? await adapter.native.down(range, nativeContext(target, options.safety ?? DEFAULT_SAFETY, emit))
         : await rollbackMigrations(adapter, session, range, {
             project: target.name,
             emit,
