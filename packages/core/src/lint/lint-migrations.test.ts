@@ -32,6 +32,14 @@ describe("lintMigrations with Squawk", () => {
     expect(findings.find((finding) => finding.rule === "changing-column-type")?.line).toBe(10);
   });
 
+  it("places a warning without parsing its migration, and still lets a comment silence a warning", async () => {
+    const sql = "CREATE TABLE a (\n  id bigint PRIMARY KEY,\n  amount integer\n);\n";
+    const { findings } = await lintMigrations([migration("0001", sql)]);
+    expect(findings.find((finding) => finding.rule === "prefer-bigint-over-int")).toMatchObject({ level: "warning", line: 3, column: 10 });
+    const silenced = await lintMigrations([migration("0001", `-- polymigrate:allow prefer-bigint-over-int\n${sql}`)]);
+    expect(rules(silenced.findings)).not.toContain("prefer-bigint-over-int");
+  });
+
   it("passes the server's version on to Squawk", async () => {
     // A constant default rewrites the table before PostgreSQL 11 only.
     const sql = "ALTER TABLE users ADD COLUMN country text DEFAULT 'FR';\n";

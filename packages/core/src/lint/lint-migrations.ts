@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadSqlParser, type SqlStatement } from "../sql/statements.js";
+import { hasNoTransactionDirective, loadSqlParser, type SqlStatement } from "../sql/statements.js";
 import type { LintFinding, LintLevel, LintMigration, LintSettings } from "./lint-finding.js";
 import {
   checkDroppedColumns,
@@ -73,6 +73,27 @@ export function activeFindings(findings: LintFinding[]): LintFinding[] {
 /** Whether any finding that counts is an error. */
 export function hasLintErrors(findings: LintFinding[]): boolean {
   return findings.some((finding) => !finding.suppressed && finding.level === "error");
+}
+
+/** Whether the text may drop a column (`ALTER TABLE ... DROP [COLUMN] ...`). */
+function mayDropColumn(sql: string): boolean {
+  return /\balter\s+table\b/i.test(sql) && /\bdrop\b/i.test(sql);
+}
+
+function mayCreateView(sql: string): boolean {
+  return /\bview\b/i.test(sql);
+}
+
+function mayCreateTable(sql: string): boolean {
+  return /\btable\b/i.test(sql) && /\b(?:create|rename)\b/i.test(sql);
+}
+
+function mayHoldNonTransactional(sql: string): boolean {
+  return isTransactionalWithoutParsing({ id: "", file: "", sql }) === undefined || hasNoTransactionDirective(sql);
+}
+
+function hasAllowComment(sql: string): boolean {
+  return /polymigrate:allow|squawk-ignore/.test(sql);
 }
 
 function statementAt(statements: SqlStatement[], line: number): { statement: SqlStatement; index: number } | undefined {
@@ -167,11 +188,12 @@ async function squawkFindings(
  */
 export async function lintMigrations(migrations: LintMigration[], options: LintOptions = {}): Promise<LintResult> {
   await loadSqlParser();
-  // Squawk starts first and runs while our parser reads the migrations: it only needs to know which migrations run
-  // in a transaction, which the text alone tells for nearly all of them.
-  const isTransactional = migrations.map(
-    (input) => isTransactionalWithoutParsing(input) ?? runsInTransaction(parseMigrations([input], options.serverVersionNum)[0]!),
-  );
+  // Parsing is most of the lint's own time on a long history, so a migration is parsed only when a rule or a finding
+  // needs its statements; the text tells when none can.
+  const parsed: (ParsedMigration | undefined)[] = new Array(migrations.length);
+  const parseAt = (index: number): ParsedMigration =>
+    (parsed[index] ??= parseMigrations([migrations[index]!], options.serverVersionNum)[0]!);
+  const isTransactional = migrations.map((input, index) => isTransactionalWithoutParsing(input) ?? runsInTransaction(parseAt(index)));
   const disabled = new Set(options.disable ?? []);
   const notices: string[] = [];
   const binary = findSquawkBinary(options.env ?? process.env);
@@ -183,50 +205,59 @@ export async function lintMigrations(migrations: LintMigration[], options: LintO
   const squawking = binary && migrations.length > 0 ? squawkFindings(binary, migrations, isTransactional, options) : Promise.resolve([]);
   // Keep a failure of Squawk for the await below, not as an unhandled rejection while we parse.
   squawking.catch(() => {});
-  // Parsed in slices, yielding between them, so that Squawk's process starts and its output is read meanwhile.
-  const parsed: ParsedMigration[] = [];
-  for (let start = 0; start < migrations.length; start += 100) {
-    parsed.push(...parseMigrations(migrations.slice(start, start + 100), options.serverVersionNum));
-    await new Promise((resolve) => setImmediate(resolve));
+
+  // What our own rules need parsed: migrations that may hold a non-transactional statement (mixed-transaction); from
+  // the first one that may drop a column, every later one, and the views before it (dropped-column-still-used).
+  // Without Squawk, everything (then our parser is the only reader of the SQL).
+  const firstDrop = migrations.findIndex((input) => mayDropColumn(input.sql));
+  for (const [index, input] of migrations.entries()) {
+    const isNeeded =
+      !binary ||
+      mayHoldNonTransactional(input.sql) ||
+      (firstDrop !== -1 && (index >= firstDrop || mayCreateView(input.sql)));
+    if (isNeeded) parseAt(index);
+    if (index % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
   }
-  const context = parseMigrations(options.context ?? [], options.serverVersionNum);
+  const context =
+    firstDrop === -1 ? [] : parseMigrations((options.context ?? []).filter((input) => mayCreateView(input.sql)), options.serverVersionNum);
 
   type Located = { index: number; statement?: SqlStatement; statementIndex?: number; finding: LintFinding };
   const located: Located[] = [];
 
-  {
-    for (const { index, violation } of await squawking) {
-      const migration = parsed[index];
-      if (!migration) continue;
-      const sqlLine = violation.line + 1;
-      const at = statementAt(migration.statements, sqlLine);
-      const level: LintLevel = BLOCKING_SQUAWK_RULES.has(violation.rule_name)
+  for (const { index, violation } of await squawking) {
+    const input = migrations[index];
+    if (!input || disabled.has(violation.rule_name)) continue;
+    const isBlocking = BLOCKING_SQUAWK_RULES.has(violation.rule_name);
+    // A warning needs no statement unless a comment may silence it; an error may be suppressed by the context.
+    const migration = isBlocking || parsed[index] || hasAllowComment(input.sql) ? parseAt(index) : undefined;
+    const sqlLine = violation.line + 1;
+    const at = migration ? statementAt(migration.statements, sqlLine) : undefined;
+    const level: LintLevel = isBlocking
+      ? "error"
+      : violation.level.toLowerCase() === "error" && violation.rule_name !== "syntax-error"
         ? "error"
-        : violation.level.toLowerCase() === "error" && violation.rule_name !== "syntax-error"
-          ? "error"
-          : "warning";
-      located.push({
-        index,
-        ...(at ? { statement: at.statement, statementIndex: at.index } : {}),
-        finding: {
-          rule: violation.rule_name,
-          source: "squawk",
-          level,
-          message: violation.message,
-          ...(violation.help ? { help: violation.help } : {}),
-          migration: migration.input.id,
-          file: migration.input.file,
-          ...place(migration.input, sqlLine, at?.statement),
-          column: violation.column + 1,
-          ...(at ? { statement: firstLine(at.statement.text) } : {}),
-        },
-      });
-    }
+        : "warning";
+    located.push({
+      index,
+      ...(at ? { statement: at.statement, statementIndex: at.index } : {}),
+      finding: {
+        rule: violation.rule_name,
+        source: "squawk",
+        level,
+        message: violation.message,
+        ...(violation.help ? { help: violation.help } : {}),
+        migration: input.id,
+        file: input.file,
+        ...place(input, sqlLine, at?.statement),
+        column: violation.column + 1,
+        ...(at ? { statement: firstLine(at.statement.text) } : {}),
+      },
+    });
   }
 
   const own: RuleFinding[] = [...checkMixedTransaction(parsed), ...checkDroppedColumns(parsed, context)];
   parsed.forEach((migration, index) => {
-    if (!migration.parseError) return;
+    if (!migration?.parseError) return;
     located.push({
       index,
       finding: {
@@ -261,18 +292,22 @@ export async function lintMigrations(migrations: LintMigration[], options: LintO
     });
   }
 
+  // The tables the run creates, for the blocking findings: read from the migrations up to the last one with such a
+  // finding that may create a table.
+  const lastBlocking = Math.max(-1, ...located.filter(({ finding }) => BLOCKING_SQUAWK_RULES.has(finding.rule)).map(({ index }) => index));
+  for (let index = 0; index <= lastBlocking; index++) if (mayCreateTable(migrations[index]!.sql)) parseAt(index);
   const creations = findCreatedTables(parsed);
   const emptiness = new Map<string, Promise<boolean>>();
   const kept: { index: number; finding: LintFinding }[] = [];
   for (const { index, statement, statementIndex, finding } of located) {
     if (disabled.has(finding.rule)) continue;
-    const migration = parsed[index]!;
-    if (statement && readAllowComments(migration.input.sql, statement.line).has(finding.rule)) continue;
+    const input = migrations[index]!;
+    if (statement && readAllowComments(input.sql, statement.line).has(finding.rule)) continue;
     if (statement && statementIndex !== undefined && finding.source === "squawk" && BLOCKING_SQUAWK_RULES.has(finding.rule)) {
       const creation = findEarlierCreation(creations, index, statementIndex, statement, options.scope ?? "run");
       const table = targetTable(statement);
       if (creation) {
-        const where = creation.migration === index ? "earlier in this migration" : `by "${parsed[creation.migration]!.input.id}", earlier in this run`;
+        const where = creation.migration === index ? "earlier in this migration" : `by "${migrations[creation.migration]!.id}", earlier in this run`;
         finding.suppressed = `the table "${formatTable(creation.table)}" is created ${where}, so it is new and empty`;
       } else if (table && options.isTableEmpty && (options.scope ?? "run") === "run") {
         const key = formatTable(table);

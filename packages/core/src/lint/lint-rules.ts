@@ -77,9 +77,10 @@ export function isTransactionalWithoutParsing(input: LintMigration): boolean | u
  * statements that can. The runner then runs the whole file outside a transaction, so a failure halfway leaves the
  * first statements applied. BEGIN/COMMIT themselves are not counted.
  */
-export function checkMixedTransaction(migrations: ParsedMigration[]): RuleFinding[] {
+export function checkMixedTransaction(migrations: (ParsedMigration | undefined)[]): RuleFinding[] {
   const findings: RuleFinding[] = [];
   migrations.forEach((migration, index) => {
+    if (!migration) return;
     const statements = migration.statements.filter((statement) => statement.kind !== undefined && statement.kind !== "TransactionStmt");
     const outside = statements.filter((statement) => statement.nonTransactionalReason);
     const inside = statements.filter((statement) => !statement.nonTransactionalReason);
@@ -107,9 +108,10 @@ interface DroppedColumn {
 /**
  * `dropped-column-still-used`: a column dropped by a migration while a later statement of the linted migrations still
  * uses it (that statement will fail), or while a view created by an earlier migration (`context`, or earlier in the
- * run) reads it (the DROP fails, or with CASCADE silently drops the view). Best effort, from the parse tree.
+ * run) reads it (the DROP fails, or with CASCADE silently drops the view). Best effort, from the parse tree. Migrations
+ * left `undefined` are known to hold neither drops, views nor later uses.
  */
-export function checkDroppedColumns(migrations: ParsedMigration[], context: ParsedMigration[] = []): RuleFinding[] {
+export function checkDroppedColumns(migrations: (ParsedMigration | undefined)[], context: ParsedMigration[] = []): RuleFinding[] {
   const findings: RuleFinding[] = [];
   const views = new Map<string, { view: TableName; statement: SqlStatement; id: string }>();
   const noteViews = (migration: ParsedMigration, statement: SqlStatement) => {
@@ -123,7 +125,7 @@ export function checkDroppedColumns(migrations: ParsedMigration[], context: Pars
   };
   for (const migration of context) for (const statement of migration.statements) noteViews(migration, statement);
 
-  const positions = migrations.flatMap((migration, index) => migration.statements.map((statement) => ({ migration: index, statement })));
+  const positions = migrations.flatMap((migration, index) => migration?.statements.map((statement) => ({ migration: index, statement })) ?? []);
   positions.forEach(({ migration, statement }, position) => {
     for (const dropped of droppedColumns(statement)) {
       const drop: DroppedColumn = { ...dropped, migration, statement };
@@ -173,10 +175,10 @@ export interface TableCreation {
 }
 
 /** Every table the migrations create (or rename into being), in order. */
-export function findCreatedTables(migrations: ParsedMigration[]): TableCreation[] {
+export function findCreatedTables(migrations: (ParsedMigration | undefined)[]): TableCreation[] {
   const creations: TableCreation[] = [];
   migrations.forEach((migration, index) => {
-    migration.statements.forEach((statement, statementIndex) => {
+    migration?.statements.forEach((statement, statementIndex) => {
       const created = createdTable(statement);
       if (created) creations.push({ table: created, migration: index, statementIndex });
       const renamed = renamedTable(statement);
