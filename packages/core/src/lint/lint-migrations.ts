@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { hasNoTransactionDirective, loadSqlParser, type SqlStatement } from "../sql/statements.js";
@@ -143,9 +144,9 @@ async function squawkFindings(
     for (const [index, input] of inputs.entries()) {
       let path = input.file;
       if (!input.isWholeFile || indexByPath.has(path)) {
-        folder ??= await mkdtemp(join(tmpdir(), "polymigrate-lint-"));
+        folder ??= mkdtempSync(join(tmpdir(), "polymigrate-lint-"));
         path = join(folder, `${index}.sql`);
-        await writeFile(path, input.sql);
+        writeFileSync(path, input.sql);
       }
       paths[index] = path;
       indexByPath.set(path, index);

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { quoteIdent, type DatabaseSession } from "../db/connect.js";
 import type { StackAdapter } from "../model/adapter.js";
@@ -26,9 +26,19 @@ export function countFindings(findings: LintFinding[]): Pick<LintSummary, "error
   };
 }
 
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 // Where a migration's SQL starts in its file: line 1 and the whole file, or the line a section starts on.
-async function placeInFile(migration: Migration, sql: string): Promise<{ firstLine: number; isWholeFile?: true }> {
-  const content = await readFile(migration.file, "utf8").catch(() => undefined);
+// Read synchronously: a thousand small files read in a few milliseconds this way, against a tenth of a second through
+// the thread pool.
+function placeInFile(migration: Migration, sql: string): { firstLine: number; isWholeFile?: true } {
+  const content = readText(migration.file);
   if (content === sql) return { firstLine: 1, isWholeFile: true };
   const offset = content === undefined ? -1 : content.indexOf(sql);
   return { firstLine: offset <= 0 ? 1 : content!.slice(0, offset).split("\n").length };
@@ -36,8 +46,8 @@ async function placeInFile(migration: Migration, sql: string): Promise<{ firstLi
 
 // The line of a revision's `def upgrade(` (Alembic), where findings in its rendered SQL point, and the function's
 // lines, to place each finding on the `op.` call that names its index, column or table.
-async function upgradeFunctionOf(file: string): Promise<{ anchorLine: number; sourceLines?: string[] }> {
-  const lines = (await readFile(file, "utf8").catch(() => "")).split("\n");
+function upgradeFunctionOf(file: string): { anchorLine: number; sourceLines?: string[] } {
+  const lines = (readText(file) ?? "").split("\n");
   const start = lines.findIndex((line) => /^\s*(?:async\s+)?def\s+upgrade\s*\(/.test(line));
   if (start === -1) return { anchorLine: 1 };
   const indent = /^\s*/.exec(lines[start]!)![0].length;
@@ -58,13 +68,13 @@ export async function toLintMigrations(migrations: Migration[], rendered: Record
           id: migration.id,
           file: migration.file,
           sql: migration.sql,
-          ...(await placeInFile(migration, migration.sql)),
+          ...placeInFile(migration, migration.sql),
           ...(migration.transactional === undefined ? {} : { transactional: migration.transactional }),
         };
       }
       const sql = rendered[migration.id];
       if (sql === undefined) return undefined;
-      return { id: migration.id, file: migration.file, sql, ...(await upgradeFunctionOf(migration.file)), isWrappedByStack: true };
+      return { id: migration.id, file: migration.file, sql, ...upgradeFunctionOf(migration.file), isWrappedByStack: true };
     }),
   );
   return inputs.filter((input): input is LintMigration => input !== undefined);
