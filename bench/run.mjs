@@ -7,7 +7,7 @@
 //   npm run bench -- --scenarios 1,3 --no-write     some scenarios, without touching bench/results/
 //
 // Every command is a whole process, timed from spawn to exit; databases are prepared before the clock starts.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, freemem, loadavg, totalmem } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -23,7 +23,7 @@ import {
   writePrismaProject,
   writeSqlProject,
 } from "./lib/scenario.mjs";
-import { renderTable, summarize } from "./lib/report.mjs";
+import { addPairedRatios, renderTable, summarize } from "./lib/report.mjs";
 import { drawChart } from "./lib/chart.mjs";
 import { runLockImpact } from "./lib/lock-impact.mjs";
 
@@ -66,8 +66,9 @@ function parseArgs(argv) {
     else if (arg === "--lock-rows") options.lockRows = Number(value());
     else if (arg === "--no-write") options.write = false;
     else if (arg === "--timeout") options.timeout = Number(value());
+    else if (arg === "--render") options.render = value();
     else if (arg === "-h" || arg === "--help") {
-      console.log("Usage: node bench/run.mjs [--sizes 200,1000] [--runs 5] [--warmup 1] [--scenarios 1,2,3,4] [--quick] [--lock-impact] [--lock-hold 25] [--lock-rows 1000000] [--timeout 90] [--no-write]");
+      console.log("Usage: node bench/run.mjs [--sizes 200,1000] [--runs 5] [--warmup 1] [--scenarios 1,2,3,4] [--quick] [--lock-impact] [--lock-hold 25] [--lock-rows 1000000] [--timeout 90] [--no-write] [--render bench/results/latest.json]");
       process.exit(0);
     } else throw new Error(`Unknown option "${arg}". Run "node bench/run.mjs --help".`);
   }
@@ -265,8 +266,34 @@ async function machine() {
   };
 }
 
+/** Writes latest.md and latest.png again from a results JSON (after a change to the report's format). */
+function render(file) {
+  const saved = JSON.parse(readFileSync(file, "utf8"));
+  const groups = new Map();
+  for (const row of saved.rows) {
+    const key = `${row.scenario}/${row.n}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(row);
+  }
+  for (const group of groups.values()) addPairedRatios(group);
+  const markdown = renderTable({
+    rows: saved.rows,
+    lockImpact: saved.lockImpact,
+    options: saved.options,
+    host: saved.host,
+    startedAt: new Date(saved.startedAt),
+    finishedAt: new Date(saved.finishedAt ?? statSync(file).mtime),
+    loadBefore: saved.loadBefore,
+    loadAfter: saved.loadAfter,
+  });
+  writeFileSync(join(RESULTS, "latest.md"), `${markdown}\n`);
+  writeFileSync(join(RESULTS, "latest.png"), drawChart(saved.rows, saved.lockImpact));
+  process.stdout.write(`${markdown}\n`);
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
+  if (options.render) return render(options.render);
   if (!existsSync(MIGRATE)) throw new Error(`"${MIGRATE}" is missing: build first (node scripts/pnpm.mjs run build).`);
   for (const tool of [PRISMA, DRIZZLE_KIT, ALEMBIC]) if (!existsSync(tool)) throw new Error(`"${tool}" is missing: run the install first.`);
   mkdirSync(WORK, { recursive: true });
@@ -307,7 +334,7 @@ async function main() {
       writeFileSync(join(RESULTS, "latest.md"), `${markdown}\n`);
       writeFileSync(
         join(RESULTS, "latest.json"),
-        `${JSON.stringify({ startedAt, options, host: { ...host, uptime: undefined, load: undefined }, loadBefore, loadAfter, rows, lockImpact }, null, 2)}\n`,
+        `${JSON.stringify({ startedAt, finishedAt: new Date(), options, host: { ...host, uptime: undefined, load: undefined }, loadBefore, loadAfter, rows, lockImpact }, null, 2)}\n`,
       );
       writeFileSync(join(RESULTS, "latest.png"), drawChart(rows, lockImpact));
       log(`\nWrote ${relative(process.cwd(), join(RESULTS, "latest.md"))}, latest.json and latest.png`);

@@ -67,6 +67,7 @@ export function summarize(groups) {
         row.rawRatio = row.median / raw.median;
       }
     }
+    addPairedRatios(group);
     for (const row of group) {
       row.targets = targetOf(row, group);
       if (row.timedOut) for (const target of row.targets) if (!/RSS/.test(target.text)) target.met = false;
@@ -74,6 +75,18 @@ export function summarize(groups) {
     rows.push(...group);
   }
   return rows;
+}
+
+/**
+ * The median of per-round ratios to the floor: sample k of every contender ran in the same round k, so dividing
+ * within a round cancels the machine's drift between rounds (the ratio of medians does not).
+ */
+export function addPairedRatios(group) {
+  const floor = group.find((r) => r.baseline);
+  for (const row of group) {
+    if (!floor || row.baseline || row.timedOut || row.samples.length !== floor.samples.length) continue;
+    row.pairedRatio = median(row.samples.map((value, k) => value / floor.samples[k]));
+  }
 }
 
 const s = (x) => (Number.isFinite(x) ? x.toFixed(x < 10 ? 3 : 2) : "n/a");
@@ -85,7 +98,7 @@ export function renderTable({ rows, lockImpact, options, host, startedAt, finish
   out.push("");
   out.push(
     `Run ${startedAt.toISOString()} to ${finishedAt.toISOString()} with \`node bench/run.mjs --sizes ${options.sizes.join(",")} --runs ${options.runs} --timeout ${options.timeout}${options.lockImpact ? " --lock-impact" : ""}\`: ` +
-      `${options.warmup} warm-up + ${options.runs} timed runs per contender, contenders alternated within each round; whole-process wall time, median (min–max); ` +
+      `${options.warmup} warm-up + ${options.runs} timed runs per contender, contenders alternated within each round; whole-process wall time, median (min–max); "vs floor" is the ratio of medians (what the targets use), "paired" the median of the ratios within each round; ` +
       `peak RSS is GNU time's %M (the largest process of the command's tree).`,
   );
   out.push("");
@@ -101,15 +114,15 @@ export function renderTable({ rows, lockImpact, options, host, startedAt, finish
     out.push("");
     out.push(`## ${SCENARIOS[scenario]}`);
     out.push("");
-    out.push("| N | Contender | Median s (min–max) | Peak RSS MB | vs floor | vs own tool | Target | Met |");
-    out.push("|---:|---|---:|---:|---:|---:|---|:---:|");
+    out.push("| N | Contender | Median s (min–max) | Peak RSS MB | vs floor | paired vs floor | vs own tool | Target | Met |");
+    out.push("|---:|---|---:|---:|---:|---:|---:|---|:---:|");
     for (const row of sectionRows) {
       const ratio = row.baseline ? "floor" : `${row.ratio.toFixed(2)}x ${shortTool(row.floor ?? "")}`;
       const raw = row.rawRatio ? `${row.rawRatio.toFixed(2)}x ${shortTool(row.rawLabel)}` : "";
       const target = row.targets.map((t) => t.text).join("; ");
       const met = row.targets.length ? row.targets.map((t) => (t.met ? "yes" : "**NO**")).join("; ") : "";
       const time = row.timedOut ? `> ${s(row.median)} (stopped at --timeout, 1 run)` : `${s(row.median)} (${s(row.min)}–${s(row.max)})`;
-      out.push(`| ${row.n} | ${row.label} | ${time} | ${row.rssMb.toFixed(0)} | ${row.timedOut ? "> " : ""}${ratio} | ${raw ? `${row.timedOut ? "> " : ""}${raw}` : ""} | ${target} | ${met} |`);
+      out.push(`| ${row.n} | ${row.label} | ${time} | ${row.rssMb.toFixed(0)} | ${row.timedOut ? "> " : ""}${ratio} | ${row.pairedRatio ? `${row.pairedRatio.toFixed(2)}x` : ""} | ${raw ? `${row.timedOut ? "> " : ""}${raw}` : ""} | ${target} | ${met} |`);
     }
   }
   if (lockImpact) {
