@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** What a `migrate` run printed and returned. */
@@ -32,13 +32,18 @@ export function runCli(args: string[], options: RunCliOptions): Promise<CliResul
     if (value !== undefined) env[key] = value;
   }
   for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
+  const child = spawn(process.execPath, [migrateBin(), ...args], { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  return collectOutput(child, options.timeoutMs ?? 60_000);
+}
+
+/** Collects a child's stdout, stderr and exit code; kills it after `timeoutMs`. */
+export function collectOutput(child: ChildProcess, timeoutMs: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [migrateBin(), ...args], { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { CliResult } from "./cli.js";
+import { collectOutput, type CliResult } from "./cli.js";
 
 /** One command of a README, and what it did. */
 export interface ReadmeCommandResult extends CliResult {
@@ -45,17 +45,6 @@ function runShell(command: string, options: { cwd: string; env?: Record<string, 
   for (const key of ["HOME", "LANG", "TMPDIR"]) if (process.env[key]) env[key] = process.env[key] as string;
   env.PATH = `${REPOSITORY_BIN}:${process.env.PATH ?? ""}`;
   Object.assign(env, options.env);
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-e", "-o", "pipefail", "-c", command], { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, exitCode: code ?? -1 });
-    });
-  });
+  const child = spawn("bash", ["-e", "-o", "pipefail", "-c", command], { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  return collectOutput(child, options.timeoutMs ?? 120_000);
 }

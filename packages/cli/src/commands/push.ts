@@ -1,4 +1,4 @@
-import { MigrateError, isMigrateError, redact, type ProjectReport, type RunReport } from "@polymigrate/core";
+import { MigrateError, isMigrateError, redact, startReport, type ProjectReport, type RunReport } from "@polymigrate/core";
 import type { CommandContext } from "./context.js";
 
 /**
@@ -27,18 +27,7 @@ export async function pushCommand(context: CommandContext): Promise<RunReport> {
   const projects: ProjectReport[] = [];
   for (const target of context.targets()) {
     const projectStarted = Date.now();
-    const report: ProjectReport = {
-      project: target.name,
-      stack: target.adapter.stack,
-      dir: target.adapter.dir,
-      database: target.url.display,
-      urlSource: target.url.source,
-      outcome: "success",
-      policies: [...target.url.decisions],
-      migrations: [],
-      problems: [],
-      durationMs: 0,
-    };
+    const report: ProjectReport = startReport(target);
     try {
       const result = await target.adapter.pushSchema!({ url: target.url.url, force: args.force === true });
       if (!args.json) {

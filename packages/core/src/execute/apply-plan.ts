@@ -5,7 +5,7 @@ import type { MigrationReport } from "../model/report.js";
 import type { DatabaseSession } from "../db/connect.js";
 import { loadSqlParser } from "../sql/statements.js";
 import { cleanInvalidIndexesBefore } from "./invalid-indexes.js";
-import { runSqlScript, type SqlScriptResult } from "./run-sql.js";
+import { runSqlScript, type SqlScript, type SqlScriptResult } from "./run-sql.js";
 import {
   DEFAULT_SAFETY,
   applySessionSettings,
@@ -54,6 +54,44 @@ async function runWithRetries(
   }
 }
 
+/** One direction of one migration, as the two loops below run it. */
+interface MigrationStep {
+  migration: Migration;
+  index: number;
+  total: number;
+  direction: "up" | "down";
+  script: SqlScript;
+  /** Writes the history inside the script's transaction. */
+  record: (statementsApplied: number) => Promise<void>;
+}
+
+// Runs one step with the session's settings and retries, announcing it, and returns its report.
+async function runStep(session: DatabaseSession, options: ApplyOptions, step: MigrationStep): Promise<MigrationReport> {
+  const { migration, direction } = step;
+  const settings = readSafetyDirectives(step.script.sql, options.safety ?? DEFAULT_SAFETY);
+  const { result, attempts } = await runWithRetries(session, settings, options, migration.id, () =>
+    runSqlScript(session.client, step.script, {
+      serverVersionNum: session.serverVersionNum,
+      onStart: (transactional) =>
+        options.emit({ type: "migration-start", project: options.project, id: migration.id, index: step.index, total: step.total, transactional, direction }),
+      onStatement: (statement) => options.emit({ type: "statement-end", project: options.project, id: migration.id, ...statement }),
+      beforeCommit: step.record,
+    }),
+  );
+  const outcome = result.isSuccess ? (direction === "up" ? "applied" : "rolled-back") : "failed";
+  options.emit({ type: "migration-end", project: options.project, id: migration.id, outcome, durationMs: result.durationMs, direction });
+  return {
+    id: migration.id,
+    name: migration.name,
+    outcome,
+    durationMs: result.durationMs,
+    transactional: result.transactional,
+    statements: result.statements,
+    ...(attempts > 1 ? { attempts } : {}),
+    ...(result.error ? { error: result.error } : {}),
+  };
+}
+
 /**
  * Applies migrations in order, each in its own transaction unless a statement forbids it; stops at the first failure and
  * reports the rest as skipped. Never throws for a failed migration: the report says what happened.
@@ -66,73 +104,38 @@ export async function applyMigrations(
 ): Promise<MigrationReport[]> {
   await loadSqlParser();
   const reports: MigrationReport[] = [];
-  let hasFailed = false;
   for (const [index, migration] of migrations.entries()) {
-    if (hasFailed) {
+    if (reports.some((report) => report.outcome === "failed")) {
       reports.push({ id: migration.id, name: migration.name, outcome: "skipped" });
       continue;
     }
     const startedAt = new Date();
-    const script = {
+    const script: SqlScript = {
       sql: migration.sql ?? "",
       file: migration.file,
       ...(migration.transactional === undefined ? {} : { transactional: migration.transactional }),
     };
-    const settings = readSafetyDirectives(script.sql, options.safety ?? DEFAULT_SAFETY);
     await cleanInvalidIndexesBefore(session.client, script.sql, { project: options.project, id: migration.id, emit: options.emit });
-    const { result, attempts } = await runWithRetries(session, settings, options, migration.id, () => runSqlScript(session.client, script, {
-      serverVersionNum: session.serverVersionNum,
-      onStart: (transactional) => {
-        options.emit({
-          type: "migration-start",
-          project: options.project,
-          id: migration.id,
-          index,
-          total: migrations.length,
-          transactional,
-          direction: "up",
-        });
-      },
-      onStatement: (statement) => {
-        options.emit({ type: "statement-end", project: options.project, id: migration.id, ...statement });
-      },
-      beforeCommit: async (statementsApplied) => {
+    const report = await runStep(session, options, {
+      migration,
+      index,
+      total: migrations.length,
+      direction: "up",
+      script,
+      record: async (statementsApplied) => {
         const finishedAt = new Date();
-        await adapter.history.recordApplied(session.client, migration, {
-          startedAt,
-          finishedAt,
-          durationMs: finishedAt.getTime() - startedAt.getTime(),
-          statementsApplied,
-        });
+        const durationMs = finishedAt.getTime() - startedAt.getTime();
+        await adapter.history.recordApplied(session.client, migration, { startedAt, finishedAt, durationMs, statementsApplied });
       },
-    }));
-    if (!result.isSuccess && adapter.history.recordFailed) {
+    });
+    if (report.outcome === "failed" && adapter.history.recordFailed) {
       await adapter.history.recordFailed(session.client, migration, {
         startedAt,
-        statementsApplied: result.error?.statementsApplied ?? 0,
-        message: result.error?.message ?? "failed",
+        statementsApplied: report.error?.statementsApplied ?? 0,
+        message: report.error?.message ?? "failed",
       });
     }
-    const outcome = result.isSuccess ? "applied" : "failed";
-    options.emit({
-      type: "migration-end",
-      project: options.project,
-      id: migration.id,
-      outcome,
-      durationMs: result.durationMs,
-      direction: "up",
-    });
-    reports.push({
-      id: migration.id,
-      name: migration.name,
-      outcome,
-      durationMs: result.durationMs,
-      transactional: result.transactional,
-      statements: result.statements,
-      ...(attempts > 1 ? { attempts } : {}),
-      ...(result.error ? { error: result.error } : {}),
-    });
-    hasFailed = !result.isSuccess;
+    reports.push(report);
   }
   return reports;
 }
@@ -149,58 +152,22 @@ export async function rollbackMigrations(
 ): Promise<MigrationReport[]> {
   await loadSqlParser();
   const reports: MigrationReport[] = [];
-  let hasFailed = false;
   for (const [index, migration] of migrations.entries()) {
     const down = migration.down;
-    if (hasFailed || !down) {
+    if (!down || reports.some((report) => report.outcome === "failed")) {
       reports.push({ id: migration.id, name: migration.name, outcome: "skipped" });
       continue;
     }
-    const settings = readSafetyDirectives(down.sql, options.safety ?? DEFAULT_SAFETY);
-    const { result, attempts } = await runWithRetries(session, settings, options, migration.id, () => runSqlScript(
-      session.client,
-      { sql: down.sql, file: down.file, ...(down.line ? { line: down.line } : {}) },
-      {
-        serverVersionNum: session.serverVersionNum,
-        onStart: (transactional) => {
-          options.emit({
-            type: "migration-start",
-            project: options.project,
-            id: migration.id,
-            index,
-            total: migrations.length,
-            transactional,
-            direction: "down",
-          });
-        },
-        onStatement: (statement) => {
-          options.emit({ type: "statement-end", project: options.project, id: migration.id, ...statement });
-        },
-        beforeCommit: async () => {
-          await adapter.history.recordRolledBack(session.client, migration);
-        },
-      },
-    ));
-    const outcome = result.isSuccess ? "rolled-back" : "failed";
-    options.emit({
-      type: "migration-end",
-      project: options.project,
-      id: migration.id,
-      outcome,
-      durationMs: result.durationMs,
-      direction: "down",
-    });
-    reports.push({
-      id: migration.id,
-      name: migration.name,
-      outcome,
-      durationMs: result.durationMs,
-      transactional: result.transactional,
-      statements: result.statements,
-      ...(attempts > 1 ? { attempts } : {}),
-      ...(result.error ? { error: result.error } : {}),
-    });
-    hasFailed = !result.isSuccess;
+    reports.push(
+      await runStep(session, options, {
+        migration,
+        index,
+        total: migrations.length,
+        direction: "down",
+        script: { sql: down.sql, file: down.file, ...(down.line ? { line: down.line } : {}) },
+        record: () => adapter.history.recordRolledBack(session.client, migration),
+      }),
+    );
   }
   return reports;
 }
