@@ -36,7 +36,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint" | "baseline";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -141,10 +141,22 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: "history",
     usage: "migrate history [options]",
-    summary: "List the migrations recorded in the history table",
-    description: "Reads the stack's own history table: what was applied, when, and how long it took.",
-    options: {},
-    examples: ["migrate history"],
+    summary: "List the migrations recorded in the history table (or every run in the ledger)",
+    description:
+      "Reads the stack's own history table: what was applied, when, and how long it took. With --ledger, reads Polymigrate's ledger (polymigrate.ledger) instead: every up, down, resolve, snapshot restore and baseline of every project on the database, with who ran it (user, host, CI job), the migrations with their checksums and durations, and the outcome.",
+    options: {
+      ledger: { type: "boolean", description: "Every run recorded in the database's ledger, across all its projects and stacks" },
+    },
+    examples: ["migrate history", "migrate history --ledger", "migrate history --ledger --json"],
+  },
+  {
+    name: "baseline",
+    usage: "migrate baseline [options]",
+    summary: "Accept the current schema as the expected one (clears the drift warning)",
+    description:
+      'Records the database\'s current schema in the ledger (polymigrate.ledger) as the expected one, so that "migrate status" stops reporting the changes made outside migrate before it. Runs no migration. Every "up", "down", "resolve" and snapshot restore records the schema after it too.',
+    options: { "lock-wait": LOCK_WAIT },
+    examples: ["migrate baseline", "migrate baseline --project api"],
   },
   {
     name: "doctor",
@@ -204,6 +216,8 @@ export interface ParsedArgs {
   toSnapshot?: string;
   /** `resolve`: what to record. */
   resolve?: { id: string; as: "applied" | "rolled-back" };
+  /** `history --ledger`: the ledger's runs instead of the stack's history table. */
+  ledger?: boolean;
 }
 
 function usageError(message: string): MigrateError {
@@ -288,6 +302,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (values.all === true) result.all = true;
   if (values.force === true) result.force = true;
   if (values.snapshot === true) result.snapshot = true;
+  if (values.ledger === true) result.ledger = true;
   if (values["snapshot-data"] === true) {
     if (values.snapshot !== true) throw usageError("--snapshot-data goes with --snapshot: use \"migrate up --snapshot --snapshot-data\".");
     result.snapshotData = true;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { REFUSAL_CODES, isMigrateError, redact, redactValue } from "@polymigrate/core";
 import { parseCommandLine, renderCommandHelp, renderMainHelp } from "./args.js";
+import { baselineCommand } from "./commands/baseline.js";
 import { createCommand } from "./commands/create.js";
 import type { CommandContext } from "./commands/context.js";
 import { doctorCommand } from "./commands/doctor.js";
@@ -37,6 +38,7 @@ const COMMANDS = {
   lint: lintCommand,
   doctor: doctorCommand,
   push: pushCommand,
+  baseline: baselineCommand,
 } as const;
 
 function readVersion(): string {

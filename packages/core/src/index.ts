@@ -31,6 +31,7 @@ export { POLYMIGRATE_RULES, type PolymigrateRule } from "./lint/lint-rules.js";
 export * from "./catalog/catalog-snapshot.js";
 export * from "./rollback/generate-down.js";
 export * from "./snapshot/index.js";
+export * from "./ledger/index.js";
 export {
   createSqlAdapter,
   sqlStack,

@@ -159,10 +159,56 @@ export function renderStatus(report: RunReport, output: Output, cwd: string): vo
     }
     if (report.projects.length === 1 && states.length === 0 && !project.error) details.push("  no migrations on disk");
     details.push(...renderProblems(project.problems));
+    if (project.drift) details.push(...renderDrift(project.drift));
     if (details.length === 0) continue;
     output.out("");
     output.out(`${project.project} (${relative(cwd, project.dir) || "."}):`);
     for (const line of details) output.out(line);
+  }
+}
+
+/** The drift warning of `status`: what changed outside migrate since the database's last ledger row. */
+function renderDrift(drift: NonNullable<ProjectReport["drift"]>): string[] {
+  return [
+    `  warning: drift: the schema changed outside migrate since ${drift.since.replace("T", " ").replace(/\.\d+Z$/, "Z")} (last recorded: ${drift.command} of "${drift.project}"):`,
+    ...drift.differences.map((difference) => `    ${difference.change === "added" ? "+" : difference.change === "removed" ? "-" : "~"} ${difference.message}`),
+    '    Turn it into a migration, or accept it as the expected schema with "migrate baseline".',
+  ];
+}
+
+/** Renders `history --ledger`: the database's ledger once per database, every project's runs in it. */
+export function renderLedger(report: RunReport, output: Output): void {
+  const shown = new Set<string>();
+  for (const project of report.projects) {
+    if (project.error) {
+      output.out(`${project.project} (${project.stack}) on ${project.database ?? "?"}`);
+      output.err(`  error: ${project.error.message}`);
+      continue;
+    }
+    const database = project.database ?? project.project;
+    if (shown.has(database)) continue;
+    shown.add(database);
+    output.out(`Ledger of ${database}`);
+    const runs = project.ledgerRuns ?? [];
+    if (runs.length === 0) {
+      output.out("  nothing recorded yet");
+      continue;
+    }
+    const lines = table([
+      ["#", "RECORDED AT", "COMMAND", "PROJECT", "STACK", "OUTCOME", "BY", "MIGRATIONS", "DURATION"],
+      ...runs.map((run) => [
+        String(run.id),
+        run.recordedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+        run.command,
+        run.project,
+        run.stack,
+        run.outcome,
+        `${run.osUser ?? run.dbUser}@${run.host ?? "?"}${run.ci ? ` (CI ${run.ci.GITHUB_RUN_ID ?? run.ci.CI_JOB_ID ?? Object.values(run.ci)[0]})` : ""}`,
+        run.migrations.length === 0 ? "-" : run.migrations.map((migration) => `${migration.id} ${migration.outcome}`).join(", "),
+        run.durationMs === undefined ? "-" : milliseconds(run.durationMs),
+      ]),
+    ]);
+    for (const line of lines) output.out(`  ${line}`);
   }
 }
 

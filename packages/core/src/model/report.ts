@@ -118,8 +118,94 @@ export interface ProjectReport {
   /** How the safety lint ran. */
   lint?: LintSummary;
   error?: { code: string; message: string; details?: Record<string, unknown> };
+  /** `up`, `down`, `resolve`, `down --to-snapshot`, `baseline`: the run's row in the ledger, or why it could not be written. */
+  ledger?: LedgerWrite;
+  /** `status`: how the live schema differs from the one the database's last ledger row recorded (absent: no drift, or no ledger). */
+  drift?: DriftReport;
+  /** `history --ledger`: every run the database's ledger recorded, all projects, oldest first. */
+  ledgerRuns?: LedgerRun[];
   durationMs: number;
 }
+
+/** The ledger row a run wrote, or the warning when it could not (a ledger failure never fails a run). */
+export interface LedgerWrite {
+  recorded: boolean;
+  id?: number;
+  /** SHA-256 of the schema after the run. */
+  fingerprint?: string;
+  warning?: string;
+}
+
+/** One migration of a ledger row. */
+export interface LedgerMigration {
+  id: string;
+  name: string;
+  outcome: MigrationOutcome;
+  checksum?: string;
+  durationMs?: number;
+}
+
+/** One row of the ledger, as `history --ledger` reports it. */
+export interface LedgerRun {
+  id: number;
+  recordedAt: string;
+  command: string;
+  project: string;
+  stack: string;
+  outcome: string;
+  osUser?: string;
+  host?: string;
+  /** The database role that ran it. */
+  dbUser: string;
+  ci?: Record<string, string>;
+  migrations: LedgerMigration[];
+  durationMs?: number;
+  error?: string;
+  restorePoint?: { time: string; lsn?: string };
+  fingerprint: string;
+}
+
+/** The schema changed outside Polymigrate since the database's last ledger row. */
+export interface DriftReport {
+  /** When the last ledger row was recorded, by which command of which project. */
+  since: string;
+  command: string;
+  project: string;
+  expectedFingerprint: string;
+  actualFingerprint: string;
+  differences: Array<{ kind: string; name: string; change: "added" | "removed" | "altered"; before?: string; after?: string; message: string }>;
+}
+
+/** `rehearse`: the throwaway copy of the target and what each pending migration did on it. */
+export interface RehearsalReport {
+  /** The copy's database name (dropped after the run). */
+  copy: string;
+  /** `template`: CREATE DATABASE ... TEMPLATE (nobody else was connected to the target); `dump`: pg_dump | pg_restore. */
+  method: "template" | "dump";
+  /** Whether the copy has the target's data (`--no-data`: schema only). */
+  withData: boolean;
+  /** Why this method. */
+  reason?: string;
+  migrations: RehearsedMigration[];
+}
+
+/** One pending migration, rehearsed on the copy. */
+export interface RehearsedMigration {
+  id: string;
+  name: string;
+  outcome: MigrationOutcome;
+  durationMs?: number;
+  /** The table locks its statements take, from each statement's kind and the relations it names. */
+  locks: Array<{ line: number; statement: string; relation: string; mode: string; isNew?: boolean }>;
+  /** Where the locks were read from: the migration's SQL, a native stack's offline SQL, or unknown. */
+  lockSource: "sql" | "offline-sql" | "unknown";
+  /** Tables whose storage was rewritten (their relfilenode changed). */
+  tablesRewritten: string[];
+  /** Rows inserted, updated and deleted per table, from the statistics. */
+  rowsChanged: Array<{ table: string; inserted: number; updated: number; deleted: number }>;
+  error?: string;
+}
+
 
 /** A snapshot in a report: what it saved, where, and how to restore it. */
 export interface SnapshotReport {
@@ -149,7 +235,7 @@ export interface LintSummary {
 }
 
 /** The commands that produce a report. */
-export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push";
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push" | "baseline";
 
 /** One typed report per run. */
 export interface RunReport {

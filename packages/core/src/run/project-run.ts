@@ -20,6 +20,8 @@ import { isIrreversibleDown } from "../rollback/generate-down.js";
 import { findCoveringSnapshot, readSnapshotManifest, describeSnapshotDatabase } from "../snapshot/snapshot-manifest.js";
 import { takeSnapshot } from "../snapshot/take-snapshot.js";
 import { restoreSnapshot } from "../snapshot/restore-snapshot.js";
+import { detectDrift, recordRunInLedger, writeLedgerRow } from "../ledger/ledger-run.js";
+import { hasLedger, readLedgerRuns, type LedgerCommand } from "../ledger/ledger-store.js";
 
 /** One project, ready to run: its adapter and the URL the direct-URL policy accepted. */
 export interface ProjectTarget {
@@ -115,6 +117,7 @@ async function runProject(
   target: ProjectTarget,
   options: ProjectCommandOptions,
   work: (session: DatabaseSession, report: ProjectReport, emit: EventSink) => Promise<void>,
+  ledgerCommand?: LedgerCommand,
 ): Promise<ProjectReport> {
   const emit = options.emit ?? noop;
   const report = startReport(target);
@@ -142,6 +145,12 @@ async function runProject(
     report.outcome = "failed";
   }
   report.durationMs = Math.round(performance.now() - started);
+  // The ledger: a run that connected and was not refused is recorded after it (failed ones too), unless it had
+  // nothing to do; its write never fails the run.
+  if (ledgerCommand && session && report.outcome !== "refused" && (ledgerCommand === "restore-snapshot" || report.outcome === "failed" || report.migrations.length > 0)) {
+    report.ledger = await recordRunInLedger(target, report, ledgerCommand);
+    if (report.ledger.warning) emit({ type: "notice", project: target.name, level: "warning", message: report.ledger.warning });
+  }
   emit({ type: "project-end", project: target.name, outcome: report.outcome });
   return redactValue(report);
 }
@@ -197,7 +206,7 @@ async function withLock<T>(
  * const report = await inspectProject({ name: "app", adapter, url: resolveMigrationUrl() });
  */
 export function inspectProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report) => {
+  return runProject(target, options, async (session, report, emit) => {
     const { plan } = await readProjectPlan(target.adapter, session);
     report.problems = plan.problems;
     report.status = plan.entries.map((entry) => ({
@@ -207,6 +216,50 @@ export function inspectProject(target: ProjectTarget, options: ProjectCommandOpt
       ...(entry.history?.appliedAt ? { appliedAt: entry.history.appliedAt.toISOString() } : {}),
       ...(entry.isOutOfOrder ? { isOutOfOrder: true } : {}),
     }));
+    // Drift: the live schema against the one the database's last ledger row recorded (per database, whichever
+    // project wrote it). A failed check is a warning, never a failed status.
+    try {
+      const drift = await detectDrift(session.client);
+      if (drift) {
+        report.drift = drift;
+        emit({
+          type: "notice",
+          project: target.name,
+          level: "warning",
+          message: `The schema changed outside migrate since the last recorded run (${drift.command} of "${drift.project}" at ${drift.since}): ${drift.differences.length} change(s), ${drift.differences.map((difference) => `${difference.kind} "${difference.name}" ${difference.change}`).join(", ")}. Turn it into a migration, or accept it with "migrate baseline".`,
+        });
+      }
+    } catch (error) {
+      emit({ type: "notice", project: target.name, level: "warning", message: `Could not check for drift: ${redact(error instanceof Error ? error.message : String(error))}.` });
+    }
+  });
+}
+
+/**
+ * `baseline`: records the live schema in the ledger as the expected one (a row with command `baseline`), so that
+ * `status` stops reporting the hand changes made before it.
+ */
+export function baselineProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report, emit) => {
+    await checkPooler(target, session, report, emit);
+    await withLock(target, options, emit, report, async () => {
+      const drift = await detectDrift(session.client);
+      if (drift) report.drift = drift;
+      report.ledger = await writeLedgerRow(session.client, target, report, "baseline");
+      emit({
+        type: "notice",
+        project: target.name,
+        level: "info",
+        message: `Recorded the current schema as the expected one (ledger row ${report.ledger.id}, fingerprint ${report.ledger.fingerprint!.slice(0, 12)})${drift ? `, accepting ${drift.differences.length} change(s) made outside migrate` : ""}.`,
+      });
+    });
+  });
+}
+
+/** `history --ledger`: every run the database's ledger recorded, across all its projects and stacks. */
+export function readProjectLedger(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
+  return runProject(target, options, async (session, report) => {
+    report.ledgerRuns = (await hasLedger(session.client)) ? await readLedgerRuns(session.client) : [];
   });
 }
 
@@ -325,7 +378,7 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
             ...(options.safety ? { safety: options.safety } : {}),
           });
     });
-  });
+  }, "up");
 }
 
 /** What a native stack's child gets: the URL, and lock_timeout/statement_timeout through libpq's PGOPTIONS. */
@@ -449,7 +502,7 @@ export function resolveProject(
       ];
       emit({ type: "notice", project: target.name, level: "info", message: `Recorded "${migration.id}" as ${selection.as}, without running it.` });
     });
-  });
+  }, "resolve");
 }
 
 /** Chooses the applied migrations `down` undoes, newest first. */
@@ -552,7 +605,7 @@ export function downProject(
           });
       report.migrations = reports;
     });
-  });
+  }, "down");
 }
 
 /**
@@ -607,5 +660,5 @@ export function restoreProjectSnapshot(target: ProjectTarget, id: string, option
       };
       report.migrations = rollBack.map((migration) => ({ id: migration.id, name: migration.name, outcome: "rolled-back" as const, durationMs: 0 }));
     });
-  });
+  }, "restore-snapshot");
 }

@@ -1,0 +1,96 @@
+import { connect } from "../db/connect.js";
+import type { Queryable } from "../db/queryable.js";
+import type { StackAdapter } from "../model/adapter.js";
+import type { DriftReport, LedgerWrite, ProjectReport } from "../model/report.js";
+import type { ResolvedUrl } from "../policy/direct-url-policy.js";
+import { redact } from "../policy/redact.js";
+import { describeCatalogDifference, diffCatalogSnapshots } from "../catalog/catalog-snapshot.js";
+import { appendLedger, describeActor, hasLedger, readLastLedgerSchema, type LedgerCommand } from "./ledger-store.js";
+import { readSchemaFingerprint } from "./schema-fingerprint.js";
+
+/** What the ledger needs of a project (a `ProjectTarget` fits). */
+export interface LedgerTarget {
+  name: string;
+  adapter: StackAdapter;
+  url: ResolvedUrl;
+}
+
+/**
+ * Writes a run's ledger row on `db`: who, which command, its migrations with their checksums (read from disk),
+ * durations and outcomes, the outcome, the restore point, and the schema after the run with its fingerprint.
+ */
+export async function writeLedgerRow(db: Queryable, target: LedgerTarget, report: ProjectReport, command: LedgerCommand): Promise<LedgerWrite> {
+  const schema = await readSchemaFingerprint(db);
+  let checksums = new Map<string, string>();
+  if (report.migrations.length > 0) {
+    try {
+      checksums = new Map((await target.adapter.readMigrations()).map((migration) => [migration.id, migration.checksum]));
+    } catch {
+      // The folder went away since the run: record the migrations without checksums.
+    }
+  }
+  const outcome = report.outcome === "success" && report.migrations.some((migration) => migration.outcome === "failed") ? "failed" : report.outcome;
+  const failure = report.error?.message ?? report.migrations.find((migration) => migration.error)?.error?.message;
+  const id = await appendLedger(db, {
+    command,
+    project: target.name,
+    stack: target.adapter.stack,
+    outcome,
+    actor: describeActor(),
+    migrations: report.migrations.map((migration) => ({
+      id: migration.id,
+      name: migration.name,
+      outcome: migration.outcome,
+      ...(checksums.get(migration.id) ? { checksum: checksums.get(migration.id)! } : {}),
+      ...(migration.durationMs === undefined ? {} : { durationMs: migration.durationMs }),
+    })),
+    ...(report.durationMs ? { durationMs: report.durationMs } : {}),
+    ...(failure ? { error: failure } : {}),
+    ...(report.restorePoint ? { restorePoint: { time: report.restorePoint.time, ...(report.restorePoint.lsn ? { lsn: report.restorePoint.lsn } : {}) } } : {}),
+    schema,
+  });
+  return { recorded: true, id, fingerprint: schema.fingerprint };
+}
+
+/**
+ * After a run that may have changed the schema: records it in the ledger on a fresh session (the run's own may be in
+ * a failed state). Never throws: a ledger that cannot be written is a warning in the report, not a failed run.
+ */
+export async function recordRunInLedger(target: LedgerTarget, report: ProjectReport, command: LedgerCommand): Promise<LedgerWrite> {
+  let session: Awaited<ReturnType<typeof connect>> | undefined;
+  try {
+    session = await connect(target.url.url, { source: target.url.source });
+    return await writeLedgerRow(session.client, target, report, command);
+  } catch (error) {
+    const reason = redact(error instanceof Error ? error.message : String(error));
+    return {
+      recorded: false,
+      warning: `Could not record this run in the ledger (polymigrate.ledger): ${reason}. The run itself is unaffected; "migrate status" may report drift until the next recorded run or "migrate baseline".`,
+    };
+  } finally {
+    await session?.close().catch(() => {});
+  }
+}
+
+/**
+ * Compares the live schema with the one the database's newest ledger row recorded (whichever project wrote it).
+ * Read-only: one lookup for the ledger, one query for its newest row, one catalog read. Undefined when there is no
+ * ledger yet or nothing changed.
+ */
+export async function detectDrift(db: Queryable): Promise<DriftReport | undefined> {
+  if (!(await hasLedger(db))) return undefined;
+  const last = await readLastLedgerSchema(db);
+  if (!last) return undefined;
+  const live = await readSchemaFingerprint(db);
+  if (live.fingerprint === last.fingerprint) return undefined;
+  const differences = diffCatalogSnapshots(last.catalog, live.snapshot);
+  if (differences.length === 0) return undefined;
+  return {
+    since: last.recordedAt,
+    command: last.command,
+    project: last.project,
+    expectedFingerprint: last.fingerprint,
+    actualFingerprint: live.fingerprint,
+    differences: differences.map((difference) => ({ ...difference, message: describeCatalogDifference(difference) })),
+  };
+}

@@ -1,0 +1,195 @@
+import { hostname, userInfo } from "node:os";
+import type { Queryable } from "../db/queryable.js";
+import type { CatalogSnapshot } from "../catalog/catalog-snapshot.js";
+import type { LedgerMigration, LedgerRun } from "../model/report.js";
+import { redact, redactValue } from "../policy/redact.js";
+import type { SchemaFingerprint } from "./schema-fingerprint.js";
+
+/** Polymigrate's own run ledger: one table per database, shared by every project and stack on it. */
+export const LEDGER_TABLE = { schema: "polymigrate", table: "ledger" } as const;
+
+/** The commands the ledger records: the ones that change the schema, and `baseline`. */
+export type LedgerCommand = "up" | "down" | "resolve" | "restore-snapshot" | "baseline";
+
+/** Who ran: the operating-system user, the host, and the CI job when there is one. */
+export interface LedgerActor {
+  osUser?: string;
+  host?: string;
+  /** Only the CI variables that name the job (never tokens): GITHUB_RUN_ID, GITHUB_JOB, CI_JOB_ID, ... */
+  ci?: Record<string, string>;
+}
+
+/** The CI variables the ledger keeps: identifiers of the job, nothing secret. */
+export const LEDGER_CI_VARIABLES = [
+  "GITHUB_RUN_ID",
+  "GITHUB_RUN_ATTEMPT",
+  "GITHUB_JOB",
+  "GITHUB_WORKFLOW",
+  "GITHUB_REPOSITORY",
+  "GITHUB_ACTOR",
+  "GITHUB_SHA",
+  "GITHUB_REF",
+  "CI_JOB_ID",
+  "CI_PIPELINE_ID",
+  "CI_PROJECT_PATH",
+  "CI_COMMIT_SHA",
+  "BUILDKITE_BUILD_ID",
+  "CIRCLE_BUILD_NUM",
+  "JENKINS_URL",
+  "BUILD_ID",
+] as const;
+
+/** Who is running, from the process: user, host and CI job identifiers. */
+export function describeActor(env: Record<string, string | undefined> = process.env): LedgerActor {
+  let osUser: string | undefined;
+  try {
+    osUser = userInfo().username;
+  } catch {
+    osUser = env.USER ?? env.USERNAME;
+  }
+  const ci = Object.fromEntries(
+    LEDGER_CI_VARIABLES.flatMap((name) => (env[name] ? [[name, redact(env[name]!)] as const] : [])),
+  );
+  return { ...(osUser ? { osUser } : {}), host: hostname(), ...(Object.keys(ci).length > 0 ? { ci } : {}) };
+}
+
+const TABLE = `${LEDGER_TABLE.schema}.${LEDGER_TABLE.table}`;
+
+/** Creates the ledger when missing (serialized by a transaction-level advisory lock, so two first runs do not race). */
+export async function ensureLedger(db: Queryable): Promise<void> {
+  await db.query("BEGIN");
+  try {
+    await db.query("SELECT pg_advisory_xact_lock(hashtext('polymigrate.ledger'))");
+    await db.query(`CREATE SCHEMA IF NOT EXISTS ${LEDGER_TABLE.schema}`);
+    await db.query(
+      `CREATE TABLE IF NOT EXISTS ${TABLE} (
+         id bigserial PRIMARY KEY,
+         recorded_at timestamptz NOT NULL DEFAULT now(),
+         command text NOT NULL,
+         project text NOT NULL,
+         stack text NOT NULL,
+         outcome text NOT NULL,
+         os_user text,
+         host text,
+         db_user text NOT NULL DEFAULT current_user,
+         ci jsonb,
+         migrations jsonb NOT NULL DEFAULT '[]',
+         duration_ms integer,
+         error text,
+         restore_point jsonb,
+         fingerprint text NOT NULL,
+         catalog jsonb NOT NULL
+       )`,
+    );
+    await db.query("COMMIT");
+  } catch (error) {
+    await db.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/** One run to record. */
+export interface LedgerEntry {
+  command: LedgerCommand;
+  project: string;
+  stack: string;
+  outcome: string;
+  actor: LedgerActor;
+  migrations: LedgerMigration[];
+  durationMs?: number;
+  error?: string;
+  restorePoint?: { time: string; lsn?: string };
+  schema: SchemaFingerprint;
+}
+
+/** Appends one run to the ledger (creating it first when missing); returns the row's id. Nothing secret is written. */
+export async function appendLedger(db: Queryable, entry: LedgerEntry): Promise<number> {
+  await ensureLedger(db);
+  const safe = redactValue(entry);
+  const result = await db.query<{ id: string }>(
+    `INSERT INTO ${TABLE} (command, project, stack, outcome, os_user, host, ci, migrations, duration_ms, error, restore_point, fingerprint, catalog)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    [
+      safe.command,
+      safe.project,
+      safe.stack,
+      safe.outcome,
+      safe.actor.osUser ?? null,
+      safe.actor.host ?? null,
+      safe.actor.ci ? JSON.stringify(safe.actor.ci) : null,
+      JSON.stringify(safe.migrations),
+      safe.durationMs ?? null,
+      safe.error === undefined ? null : redact(safe.error),
+      safe.restorePoint ? JSON.stringify(safe.restorePoint) : null,
+      entry.schema.fingerprint,
+      JSON.stringify(entry.schema.snapshot),
+    ],
+  );
+  return Number(result.rows[0]!.id);
+}
+
+/** Whether the database has a ledger (a cheap catalog lookup). */
+export async function hasLedger(db: Queryable): Promise<boolean> {
+  const result = await db.query<{ found: boolean }>(`SELECT to_regclass('${TABLE}') IS NOT NULL AS found`);
+  return result.rows[0]?.found === true;
+}
+
+/** The newest ledger row: the schema the last recorded run (or baseline) left, whichever project ran it. */
+export async function readLastLedgerSchema(
+  db: Queryable,
+): Promise<{ id: number; recordedAt: string; command: string; project: string; fingerprint: string; catalog: CatalogSnapshot } | undefined> {
+  const result = await db.query<{ id: string; recorded_at: Date; command: string; project: string; fingerprint: string; catalog: CatalogSnapshot }>(
+    `SELECT id, recorded_at, command, project, fingerprint, catalog FROM ${TABLE} ORDER BY id DESC LIMIT 1`,
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    id: Number(row.id),
+    recordedAt: new Date(row.recorded_at).toISOString(),
+    command: row.command,
+    project: row.project,
+    fingerprint: row.fingerprint,
+    catalog: row.catalog,
+  };
+}
+
+/** Every ledger row of the database, oldest first, without the stored catalogs. */
+export async function readLedgerRuns(db: Queryable): Promise<LedgerRun[]> {
+  const result = await db.query<{
+    id: string;
+    recorded_at: Date;
+    command: string;
+    project: string;
+    stack: string;
+    outcome: string;
+    os_user: string | null;
+    host: string | null;
+    db_user: string;
+    ci: Record<string, string> | null;
+    migrations: LedgerMigration[];
+    duration_ms: number | null;
+    error: string | null;
+    restore_point: { time: string; lsn?: string } | null;
+    fingerprint: string;
+  }>(
+    `SELECT id, recorded_at, command, project, stack, outcome, os_user, host, db_user, ci, migrations, duration_ms, error, restore_point, fingerprint
+       FROM ${TABLE} ORDER BY id`,
+  );
+  return result.rows.map((row) => ({
+    id: Number(row.id),
+    recordedAt: new Date(row.recorded_at).toISOString(),
+    command: row.command,
+    project: row.project,
+    stack: row.stack,
+    outcome: row.outcome,
+    ...(row.os_user ? { osUser: row.os_user } : {}),
+    ...(row.host ? { host: row.host } : {}),
+    dbUser: row.db_user,
+    ...(row.ci ? { ci: row.ci } : {}),
+    migrations: row.migrations,
+    ...(row.duration_ms === null ? {} : { durationMs: row.duration_ms }),
+    ...(row.error ? { error: row.error } : {}),
+    ...(row.restore_point ? { restorePoint: row.restore_point } : {}),
+    fingerprint: row.fingerprint,
+  }));
+}
