@@ -36,7 +36,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint" | "baseline";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint" | "rehearse" | "baseline";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -159,13 +159,29 @@ export const COMMANDS: CommandSpec[] = [
     examples: ["migrate baseline", "migrate baseline --project api"],
   },
   {
+    name: "rehearse",
+    usage: "migrate rehearse [options]",
+    summary: "Apply the pending migrations to a throwaway copy of the database, and report their time and locks",
+    description:
+      "Copies the target database on its own server (CREATE DATABASE ... TEMPLATE when no other session is connected to it, else pg_dump | pg_restore), applies the pending migrations to the copy one by one, and reports for each its duration, the table locks its statements take (from each statement's kind and the relations it names, as PostgreSQL documents them), the tables it rewrote and the rows it changed. Then drops the copy. The target is not changed. A Neon branch as the copy is not supported yet.",
+    options: {
+      "no-data": { type: "boolean", description: "Copy the schema only, not the data (for large databases; forces pg_dump)" },
+      to: { type: "string", value: "<id>", description: "Rehearse pending migrations up to and including <id> only" },
+      ...SAFETY_OPTIONS,
+    },
+    examples: ["migrate rehearse", "migrate rehearse --no-data --json"],
+  },
+  {
     name: "doctor",
     usage: "migrate doctor [options]",
-    summary: "Check configuration, URLs, connections and history, with fixes",
+    summary: "Diagnose a stuck or failed migration, with the exact fix for each problem",
     description:
-      "Checks each project: its configuration, the URL and the direct-URL policy, the connection, a pooler in the path, the migrations on disk, the history table and its integrity, and who holds the migration lock. Each problem comes with what to do.",
-    options: {},
-    examples: ["migrate doctor"],
+      "Checks each project: its configuration, the URL and the direct-URL policy, the connection, a pooler in the path, the migrations on disk, the history table and its integrity, who holds the migration lock, the sessions waiting for locks and the sessions blocking them (pg_blocking_pids, with their queries and ages), INVALID indexes, migrations recorded as failed and pending migrations whose objects already partly exist. For a failed or half-applied migration it reads the live schema to tell which of its statements landed and proposes \"migrate resolve --applied <id>\" or \"--rolled-back <id>\". --terminate <pid> ends one backend that blocks a migration or holds the migration lock, after confirmation (a prompt on a terminal, or --yes).",
+    options: {
+      terminate: { type: "string", value: "<pid>", description: "End this one backend (pg_terminate_backend), only if it blocks a migration or holds the migration lock" },
+      yes: { type: "boolean", description: "With --terminate: do not ask for confirmation" },
+    },
+    examples: ["migrate doctor", "migrate doctor --json", "migrate doctor --terminate 12345"],
   },
   {
     name: "push",
@@ -216,6 +232,12 @@ export interface ParsedArgs {
   toSnapshot?: string;
   /** `resolve`: what to record. */
   resolve?: { id: string; as: "applied" | "rolled-back" };
+  /** `rehearse --no-data`: copy the schema only. */
+  noData?: boolean;
+  /** `doctor --terminate <pid>`: the one backend to end. */
+  terminate?: number;
+  /** `doctor --yes`: confirm without asking. */
+  yes?: boolean;
   /** `history --ledger`: the ledger's runs instead of the stack's history table. */
   ledger?: boolean;
 }
@@ -301,6 +323,12 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (values["allow-unsafe"] === true) result.allowUnsafe = true;
   if (values.all === true) result.all = true;
   if (values.force === true) result.force = true;
+  if (values["no-data"] === true) result.noData = true;
+  if (values.yes === true) result.yes = true;
+  if (typeof values.terminate === "string") {
+    if (!/^[1-9]\d*$/.test(values.terminate)) throw usageError(`--terminate takes one backend's process id (a whole number), not "${values.terminate}".`);
+    result.terminate = Number(values.terminate);
+  }
   if (values.snapshot === true) result.snapshot = true;
   if (values.ledger === true) result.ledger = true;
   if (values["snapshot-data"] === true) {

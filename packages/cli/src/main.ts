@@ -12,6 +12,7 @@ import { lintCommand } from "./commands/lint.js";
 import { planCommand } from "./commands/plan.js";
 import { resolveCommand } from "./commands/resolve.js";
 import { pushCommand } from "./commands/push.js";
+import { rehearseCommand } from "./commands/rehearse.js";
 import { exitCodeOf } from "./commands/run-projects.js";
 import { statusCommand } from "./commands/status.js";
 import { upCommand } from "./commands/up.js";
@@ -38,6 +39,7 @@ const COMMANDS = {
   lint: lintCommand,
   doctor: doctorCommand,
   push: pushCommand,
+  rehearse: rehearseCommand,
   baseline: baselineCommand,
 } as const;
 

@@ -1,54 +1,48 @@
+import { createInterface } from "node:readline/promises";
 import {
-  connect,
-  describeLockHolder,
-  findLockHolder,
+  MigrateError,
+  diagnoseProject,
   isMigrateError,
-  loadSqlParser,
-  probePooler,
-  readProjectPlan,
   redact,
-  type DatabaseSession,
+  terminateBlocker,
+  type DoctorCheck,
+  type DoctorProjectReport,
+  type ProjectTarget,
+  type TerminateResult,
 } from "@polymigrate/core";
 import type { CommandContext } from "./context.js";
 import { resolveProjectUrl, type SelectedProject } from "../projects.js";
 
-/** One check `doctor` made. */
-export interface DoctorCheck {
-  check: string;
-  result: "ok" | "warning" | "problem";
-  message: string;
-  /** What to do, when the result is not ok. */
-  fix?: string;
-}
-
-/** What `doctor` found for one project. */
-export interface DoctorProjectReport {
-  project: string;
-  stack: string;
-  checks: DoctorCheck[];
-}
+export type { DoctorCheck, DoctorProjectReport };
 
 /** The report of `migrate doctor`. */
 export interface DoctorReport {
   command: "doctor";
   outcome: "success" | "failed";
   projects: DoctorProjectReport[];
+  /** `--terminate <pid>`: what was ended. */
+  terminated?: TerminateResult;
 }
 
+function errorMessage(error: unknown): string {
+  return redact(isMigrateError(error) || error instanceof Error ? error.message : String(error));
+}
+
+// The checks of the workspace (configuration, files, URL); the database's are the core's diagnoseProject.
 async function checkProject(context: CommandContext, selected: SelectedProject): Promise<DoctorProjectReport> {
   const { config, adapter } = selected;
   const { workspace } = context;
   const checks: DoctorCheck[] = [];
   const add = (check: DoctorCheck) => checks.push(check);
+  const empty = (): DoctorProjectReport => ({ project: config.name, stack: adapter.stack, checks, waiting: [], blocking: [], invalidIndexes: [], failed: [], halfApplied: [] });
   add({ check: "configuration", result: "ok", message: workspace.configFile ? `from ${workspace.configFile}` : `detected a ${adapter.stack} project in ${workspace.root}` });
-
   try {
     const migrations = await adapter.readMigrations();
     add({ check: "migrations", result: "ok", message: `${migrations.length} on disk in ${adapter.dir}` });
   } catch (error) {
     add({ check: "migrations", result: "problem", message: errorMessage(error), fix: "Fix the migrations folder as the message says." });
+    return empty();
   }
-
   let url;
   try {
     url = resolveProjectUrl(workspace, config, { allowPooledUrl: context.args.allowPooledUrl });
@@ -60,63 +54,48 @@ async function checkProject(context: CommandContext, selected: SelectedProject):
     );
   } catch (error) {
     add({ check: "url", result: "problem", message: errorMessage(error) });
-    return { project: config.name, stack: adapter.stack, checks };
+    return empty();
   }
+  const target: ProjectTarget = { name: config.name, adapter, url, allowPooledUrl: context.args.allowPooledUrl };
+  const diagnosis = await diagnoseProject(target);
+  return { ...diagnosis, checks: [...checks, ...diagnosis.checks] };
+}
 
-  let session: DatabaseSession | undefined;
+async function askOnTerminal(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    session = await connect(url.url, { source: url.source, applicationName: "polymigrate doctor" });
-    add({ check: "connection", result: "ok", message: `PostgreSQL ${formatVersion(session.serverVersionNum)}` });
-    const probe = await probePooler(url.url, { client: session.client, source: url.source });
-    const evidence = probe.evidence.join("; ");
-    if (probe.verdict === "transaction-pooler") {
-      add({
-        check: "pooler",
-        result: "problem",
-        message: `a transaction-mode pooler sits between migrate and the server (${evidence})`,
-        fix: `Set "${url.source}" to the server's direct host and port, not the pooler's.`,
-      });
-    } else if (probe.verdict === "session-pooler") {
-      add({
-        check: "pooler",
-        result: "warning",
-        message: `a session-mode pooler sits between migrate and the server (${evidence}); migrations work through it`,
-        fix: `Prefer the server's direct host and port in "${url.source}".`,
-      });
-    } else add({ check: "pooler", result: "ok", message: "direct connection (no pooler in the path)" });
-    const holder = await findLockHolder(session);
-    add(
-      holder
-        ? { check: "lock", result: "warning", message: `the migration lock is held by ${describeLockHolder(holder)}`, fix: `Wait for that run to finish; if it is stuck, end it with SELECT pg_terminate_backend(${holder.pid}).` }
-        : { check: "lock", result: "ok", message: "the migration lock is free" },
-    );
-    await loadSqlParser();
-    const { plan } = await readProjectPlan(adapter, session);
-    const table = `${adapter.history.location.schema}.${adapter.history.location.table}`;
-    if (!plan.hasHistoryTable) add({ check: "history", result: "ok", message: `no "${table}" yet: nothing applied; "migrate up" creates it` });
-    else {
-      const applied = plan.entries.filter((entry) => entry.state === "applied").length;
-      add({ check: "history", result: "ok", message: `"${table}": ${applied} applied, ${plan.pending.length} pending` });
-    }
-    for (const problem of plan.problems) add({ check: `integrity: ${problem.kind}`, result: "problem", message: problem.message });
-  } catch (error) {
-    add({ check: session ? "database" : "connection", result: "problem", message: errorMessage(error) });
+    const answer = await prompt.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
   } finally {
-    await session?.close();
+    prompt.close();
   }
-  return { project: config.name, stack: adapter.stack, checks };
 }
 
-function formatVersion(versionNum: number): string {
-  return `${Math.floor(versionNum / 10000)}.${versionNum % 10000}`;
+async function terminateCommand(context: CommandContext, pid: number): Promise<DoctorReport> {
+  const { args } = context;
+  const isTerminal = process.stdin.isTTY === true;
+  if (!args.yes && !isTerminal) {
+    throw new MigrateError("USAGE", `"migrate doctor --terminate ${pid}" ends a backend and needs a confirmation: run it on a terminal to answer the prompt, or add --yes.`);
+  }
+  let refusal: unknown;
+  for (const target of context.targets()) {
+    try {
+      const result = await terminateBlocker(target, pid, args.yes ? {} : { confirm: askOnTerminal });
+      if (!args.json) {
+        context.output.out(result.terminated ? `Ended backend pid ${pid} (${result.reason}).` : result.reason === "not confirmed" ? `Left backend pid ${pid} alone.` : `pid ${pid} had already ended.`);
+      }
+      return { command: "doctor", outcome: "success", projects: [], terminated: result };
+    } catch (error) {
+      if (!isMigrateError(error) || error.code !== "USAGE") throw error;
+      refusal = error;
+    }
+  }
+  throw refusal ?? new MigrateError("USAGE", `No project to look for pid ${pid} in. Run "migrate doctor" in a project.`);
 }
 
-function errorMessage(error: unknown): string {
-  return redact(isMigrateError(error) || error instanceof Error ? error.message : String(error));
-}
-
-/** `migrate doctor`: checks every project and says what to do about each problem. */
+/** `migrate doctor`: checks every project, says what to do about each problem; `--terminate <pid>` ends one blocker. */
 export async function doctorCommand(context: CommandContext): Promise<DoctorReport> {
+  if (context.args.terminate !== undefined) return terminateCommand(context, context.args.terminate);
   const projects: DoctorProjectReport[] = [];
   for (const selected of context.workspace.projects) projects.push(await checkProject(context, selected));
   const hasProblem = projects.some((project) => project.checks.some((check) => check.result === "problem"));
@@ -127,6 +106,7 @@ export async function doctorCommand(context: CommandContext): Promise<DoctorRepo
       context.output.out(`${project.project} (${project.stack})`);
       for (const check of project.checks) {
         context.output.out(`  ${marks[check.result]} ${check.check}: ${check.message}`);
+        for (const line of check.evidence ?? []) context.output.out(`      evidence: ${line}`);
         if (check.fix) context.output.out(`      fix: ${check.fix}`);
       }
     }
@@ -134,4 +114,3 @@ export async function doctorCommand(context: CommandContext): Promise<DoctorRepo
   }
   return report;
 }
-

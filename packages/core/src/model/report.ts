@@ -104,6 +104,8 @@ export interface ProjectReport {
   verification?: VerifyStepReport[];
   /** `verify`: the throwaway database it created on the target's server (and dropped). */
   throwawayDatabase?: string;
+  /** `rehearse`: the throwaway copy it ran on, and what each pending migration did there. */
+  rehearsal?: RehearsalReport;
   /** `up` on production: the time and WAL position before the run, and how to restore to them. */
   restorePoint?: { time: string; lsn?: string; howTo: string };
   /** `up --snapshot`: the snapshot taken before the run; `down --to-snapshot`: the snapshot restored. */
@@ -235,7 +237,7 @@ export interface LintSummary {
 }
 
 /** The commands that produce a report. */
-export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push" | "baseline";
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push" | "rehearse" | "baseline";
 
 /** One typed report per run. */
 export interface RunReport {

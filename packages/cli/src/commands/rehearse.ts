@@ -1,0 +1,47 @@
+import { rehearseProject, type ProjectReport } from "@polymigrate/core";
+import type { Output } from "../output.js";
+import { projectSafety } from "../safety.js";
+import type { CommandContext } from "./context.js";
+import { runEachProject } from "./run-projects.js";
+
+function renderRehearsal(project: ProjectReport, output: Output): void {
+  const rehearsal = project.rehearsal;
+  const print = project.outcome === "success" ? output.out : output.err;
+  print(`${project.project} (${project.stack}): rehearsal on a copy of ${project.database ?? "the target"}`);
+  if (rehearsal) {
+    print(`  copy "${rehearsal.copy}" (${rehearsal.method === "template" ? "CREATE DATABASE ... TEMPLATE" : "pg_dump | pg_restore"}, ${rehearsal.withData ? "schema and data" : "schema only"}; dropped)`);
+    if (rehearsal.migrations.length === 0 && !project.error) print("  nothing pending: nothing to rehearse");
+    for (const migration of rehearsal.migrations) {
+      const mark = migration.outcome === "applied" ? "✓" : "✗";
+      print(`  ${mark} ${migration.id}  ${migration.durationMs ?? "?"} ms`);
+      if (migration.error) print(`      error: ${migration.error}`);
+      if (migration.lockSource === "unknown") print("      locks: unknown (no SQL to read them from)");
+      for (const lock of migration.locks) {
+        print(`      lock ${lock.mode} on ${lock.relation}${lock.isNew ? " (new table)" : ""}  (line ${lock.line}, ${lock.statement})`);
+      }
+      for (const table of migration.tablesRewritten) print(`      rewrote table ${table}`);
+      for (const rows of migration.rowsChanged) print(`      rows in ${rows.table}: ${rows.inserted} inserted, ${rows.updated} updated, ${rows.deleted} deleted`);
+    }
+  }
+  if (project.error) print(`  error: ${project.error.message}`);
+  print(project.outcome === "success" ? "  the target was not changed" : "  the rehearsal failed; the target was not changed");
+}
+
+/** `migrate rehearse`: the pending migrations, applied to a throwaway copy of each project's database. */
+export async function rehearseCommand(context: CommandContext) {
+  const { args } = context;
+  return runEachProject(
+    "rehearse",
+    context.targets(),
+    (target) =>
+      rehearseProject(target, {
+        emit: context.emit,
+        safety: projectSafety(context.workspace, target.name, args),
+        ...(args.noData ? { noData: true } : {}),
+        ...(args.to === undefined ? {} : { to: args.to }),
+      }),
+    (project) => {
+      if (!args.json) renderRehearsal(project, context.output);
+    },
+  );
+}
