@@ -9,6 +9,12 @@ const COMMON_OPTIONS: Record<string, OptionSpec> = {
   config: { type: "string", value: "<file>", description: "The configuration file (default: migrate.config.{ts,mts,js,mjs,json} here)" },
   cwd: { type: "string", value: "<dir>", description: "Run as if started in <dir>" },
   json: { type: "boolean", description: "Print the run's report as JSON on stdout" },
+  report: {
+    type: "string",
+    value: "<format>",
+    description: "Also write the run as markdown (to $GITHUB_STEP_SUMMARY when set), junit or sarif (lint findings)",
+  },
+  "report-file": { type: "string", value: "<path>", description: "Write the --report there instead of stdout" },
   "allow-pooled-url": { type: "boolean", description: "Run over a URL that looks pooled (loud; not recommended)" },
   help: { type: "boolean", short: "h", description: "Show this help" },
 };
@@ -208,6 +214,9 @@ export interface ParsedArgs {
   config?: string;
   cwd?: string;
   json: boolean;
+  /** `--report`: a report for CI or people, and `--report-file`: where it goes. */
+  report?: "markdown" | "junit" | "sarif";
+  reportFile?: string;
   allowPooledUrl: boolean;
   lockWaitMs?: number;
   allow: IntegrityProblemKind[];
@@ -342,6 +351,16 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   for (const key of ["project", "config", "cwd", "to", "confirm"] as const) {
     const value = values[key];
     if (typeof value === "string") result[key] = value;
+  }
+  if (typeof values.report === "string") {
+    if (!["markdown", "junit", "sarif"].includes(values.report)) {
+      throw usageError(`--report takes markdown, junit or sarif, not "${values.report}".`);
+    }
+    result.report = values.report as ParsedArgs["report"] & string;
+  }
+  if (typeof values["report-file"] === "string") {
+    if (result.report === undefined) throw usageError("--report-file goes with --report, e.g. \"--report junit --report-file migrate.xml\".");
+    result.reportFile = values["report-file"];
   }
   if (spec.name === "resolve") {
     const applied = values.applied;

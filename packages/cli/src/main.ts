@@ -20,6 +20,7 @@ import { verifyCommand } from "./commands/verify.js";
 import { createOutput, type Streams } from "./output.js";
 import { loadWorkspace, resolveTargets } from "./projects.js";
 import { createProgressRenderer } from "./render/human.js";
+import { humanOutputFor, writeReports, type ReportRequest } from "./render/reports.js";
 
 /** Where `main` runs: its folder, environment and streams. */
 export interface MainOptions extends Streams {
@@ -75,19 +76,25 @@ export async function main(argv: string[], options: MainOptions): Promise<number
       ...(args.config ? { configPath: args.config } : {}),
       ...(args.project ? { project: args.project } : {}),
     });
+    const reportRequest: ReportRequest = { json: args.json, ...(args.report ? { format: args.report } : {}), ...(args.reportFile ? { file: args.reportFile } : {}) };
+    // A JUnit or SARIF report on stdout moves the human output to stderr, as --json does.
+    const humanOutput = humanOutputFor(output, reportRequest, options.env);
     const context: CommandContext = {
       args,
       cwd,
-      output,
+      output: humanOutput,
       workspace,
       targets: () => resolveTargets(workspace, { allowPooledUrl: args.allowPooledUrl }),
-      emit: args.json ? () => {} : createProgressRenderer(output),
+      emit: args.json ? () => {} : createProgressRenderer(humanOutput),
       warn: (event) => {
         if (event.type === "notice" && event.level === "warning") output.err(`warning: ${event.project ? `${event.project}: ` : ""}${event.message}`);
       },
     };
     const report = await COMMANDS[args.command](context);
     if (args.json) output.out(JSON.stringify(redactValue(report), null, 2));
+    if ("startedAt" in report) {
+      writeReports(report, { request: reportRequest, env: options.env, cwd, shellCwd: options.cwd, output, version: readVersion() });
+    } else if (args.report) output.err(`migrate: "migrate ${args.command}" writes no --report ${args.report}; use --json.`);
     return exitCodeOf(report);
   } catch (error) {
     return reportError(error, output, isJson);
