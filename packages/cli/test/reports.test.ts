@@ -93,7 +93,8 @@ describe("--report markdown", () => {
     const html = renderHtml(markdown);
     expect(html).toContain("<h2><code>migrate up</code>: ✅ success</h2>");
     const status = tableAfter(html, "<h2>");
-    expect(status.header).toEqual(["Project", "Stack", "Database", "Outcome", "Applied", "Failed", "Not run", "Undone", "Lint", "Time"]);
+    // up lints the pending migrations first: its findings count in the Lint column.
+    expect(status.header).toEqual(["Project", "Stack", "Database", "Outcome", "Applied", "Failed", "Not run", "Lint", "Time"]);
     expect(status.rows).toHaveLength(1);
     const [name, stack, databaseCell, outcome, applied, failed, notRun] = status.rows[0]!;
     expect(name).toBe(projectName());
@@ -160,7 +161,8 @@ describe("--report markdown", () => {
     expect(result.exitCode).toBe(1);
     const html = renderHtml(readFileSync(file, "utf8"));
     expect(html).toContain("<h2><code>migrate lint</code>: ❌ failed</h2>");
-    expect(tableAfter(html, "<h2>").rows[0]![8]).toMatch(/^1 error\(s\), \d+ warning\(s\)$/);
+    expect(tableAfter(html, "<h2>").header[7]).toBe("Lint");
+    expect(tableAfter(html, "<h2>").rows[0]![7]).toMatch(/^1 error\(s\), \d+ warning\(s\)$/);
     const findings = tableAfter(html, "<h4>Lint findings</h4>");
     expect(findings.header).toEqual(["Level", "Rule", "Where", "Message"]);
     expect(findings.rows).toContainEqual([
@@ -220,6 +222,29 @@ describe("--report junit", () => {
     );
     expect(result.stdout).toMatch(/<failure message="During normal index creation[^"]*\(migrations\/0002_index_email\.sql:2\)" type="require-concurrent-index-creation">/);
     expect(result.stderr).toContain("require-concurrent-index-creation");
+  });
+
+  it("reports status too: applied migrations pass, pending ones are skipped, in Markdown and JUnit", async () => {
+    expect((await migrate(["up"])).exitCode).toBe(0);
+    project.write("migrations/0002_create_posts.sql", "CREATE TABLE posts (id bigint PRIMARY KEY);\n");
+    const junit = await migrate(["status", "--report", "junit"]);
+    expect(junit.exitCode, junit.stderr).toBe(0);
+    const check = validateJunit(junit.stdout);
+    expect(check.valid, check.output).toBe(true);
+    expect(junit.stdout).toContain('tests="2" failures="0" errors="0" skipped="1"');
+    expect(junit.stdout).toMatch(/<testcase name="0002_create_posts"[^>]*>\s*<skipped message="pending: not applied yet"\/>/);
+
+    const file = join(scratch, "status.md");
+    expect((await migrate(["status", "--report", "markdown", "--report-file", file])).exitCode).toBe(0);
+    const html = renderHtml(readFileSync(file, "utf8"));
+    expect(tableAfter(html, "<h2>").rows[0]!.slice(3, 7)).toEqual(["✅ success", "1", "0", "1"]);
+    const migrations = tableAfter(html, "<h4>Migrations</h4>");
+    expect(migrations.header).toEqual(["Migration", "State", "Applied at"]);
+    expect(tableAfter(html, "<h2>").header).toEqual(["Project", "Stack", "Database", "Outcome", "Applied", "Failed", "Pending", "Time"]);
+    expect(migrations.rows.map((row) => row.slice(0, 2))).toEqual([
+      ["<code>0001_create_users</code>", "✅ applied"],
+      ["<code>0002_create_posts</code>", "⏳ pending"],
+    ]);
   });
 
   it("keeps --json alone on stdout: a report then needs --report-file", async () => {
@@ -291,6 +316,30 @@ describe("--report sarif", () => {
     });
     expect(index!.suppressions).toBeUndefined();
     expectNoPassword(result.stdout, result.stderr);
+  });
+
+  it("places results relative to the git repository's root, or to $GITHUB_WORKSPACE, when the project is in a subfolder", async () => {
+    const repo = createTestProject({ "db/migrations/0001_add_country.sql": "ALTER TABLE users ADD COLUMN country text NOT NULL;\n" });
+    try {
+      execFileSync("git", ["init", "-q"], { cwd: repo.dir });
+      const uriOf = (result: CliResult) => {
+        const results = JSON.parse(result.stdout).runs[0].results as SarifResult[];
+        const finding = results.find((candidate) => candidate.ruleId === "adding-required-field");
+        expect(finding?.level).toBe("error");
+        return finding!.locations[0]!.physicalLocation.artifactLocation.uri;
+      };
+      // Lint from the files alone: no database URL.
+      const inGit = await runCli(["lint", "--report", "sarif"], { cwd: join(repo.dir, "db") });
+      expect(inGit.exitCode, inGit.stderr).toBe(1);
+      expect(uriOf(inGit)).toBe("db/migrations/0001_add_country.sql");
+      rmSync(join(repo.dir, ".git"), { recursive: true, force: true });
+      const inActions = await runCli(["lint", "--report", "sarif"], { cwd: join(repo.dir, "db"), env: { GITHUB_WORKSPACE: repo.dir } });
+      expect(uriOf(inActions)).toBe("db/migrations/0001_add_country.sql");
+      const plain = await runCli(["lint", "--report", "sarif"], { cwd: join(repo.dir, "db") });
+      expect(uriOf(plain)).toBe("migrations/0001_add_country.sql");
+    } finally {
+      repo.remove();
+    }
   });
 
   it("keeps findings judged harmless as suppressed results, with the reason", async () => {

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { LintFinding, MigrationReport, ProjectReport, RunReport } from "@polymigrate/core";
+import type { LintFinding, MigrationReport, ProjectReport, RunReport, StatusEntry } from "@polymigrate/core";
 import { reportPath } from "./report-paths.js";
 
 /** Escapes text for an XML attribute or element, dropping characters XML 1.0 cannot carry. */
@@ -63,6 +63,18 @@ function migrationCase(project: ProjectReport, migration: MigrationReport, root:
   return testCase;
 }
 
+// `status`: one case per migration known on disk or in the history, by its state.
+function statusCase(project: ProjectReport, entry: StatusEntry): TestCase {
+  const testCase: TestCase = { name: entry.id, classname: project.project };
+  const problem = project.problems.find((candidate) => candidate.id === entry.id);
+  if (entry.state === "pending") testCase.result = { kind: "skipped", message: "pending: not applied yet" };
+  else if (entry.state !== "applied") {
+    const message = problem?.message ?? `${entry.state} in the history table`;
+    testCase.result = { kind: problem?.level === "warning" ? "skipped" : "failure", message, type: entry.state, body: message };
+  }
+  return testCase;
+}
+
 function findingCase(project: ProjectReport, finding: LintFinding, root: string): TestCase {
   const file = reportPath(finding.file, root);
   const where = `${file}:${finding.line}`;
@@ -112,6 +124,7 @@ export function renderJunit(report: RunReport, root: string): string {
   const suites = report.projects.map((project, index) => {
     const cases = [
       ...project.migrations.map((migration) => migrationCase(project, migration, root)),
+      ...(project.migrations.length === 0 ? (project.status ?? []).map((entry) => statusCase(project, entry)) : []),
       ...(project.findings ?? []).map((finding) => findingCase(project, finding, root)),
     ];
     if (project.error && !cases.some((testCase) => testCase.result?.kind === "failure")) cases.unshift(projectErrorCase(project));

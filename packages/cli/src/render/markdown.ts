@@ -50,16 +50,37 @@ function activeFindings(project: ProjectReport): LintFinding[] {
   return (project.findings ?? []).filter((finding) => !finding.suppressed);
 }
 
+// For `status`, whose report lists states rather than outcomes, applied and pending come from the states.
 function count(project: ProjectReport, outcome: MigrationReport["outcome"]): number {
+  if (project.migrations.length === 0 && project.status && (outcome === "applied" || outcome === "pending")) {
+    return project.status.filter((entry) => entry.state === outcome).length;
+  }
   return project.migrations.filter((migration) => migration.outcome === outcome).length;
 }
 
+function statusEntriesSection(project: ProjectReport): string[] {
+  const entries = project.migrations.length === 0 ? (project.status ?? []) : [];
+  if (entries.length === 0) return [];
+  const rows = entries.map((entry) => [
+    code(entry.id),
+    `${entry.state === "applied" ? "✅" : entry.state === "pending" ? "⏳" : "❌"} ${entry.state}${entry.isOutOfOrder ? " (out of order)" : ""}`,
+    entry.appliedAt ? code(entry.appliedAt) : "–",
+  ]);
+  return ["#### Migrations", "", ...table(["Migration", "State", "Applied at"], rows), ""];
+}
+
+// The columns that say something for this command: "Undone" only for down, "Lint" only when the lint ran.
 function statusTable(report: RunReport): string[] {
+  const hasUndone = report.command === "down" || report.projects.some((project) => count(project, "rolled-back") > 0);
+  const hasLint = report.projects.some((project) => project.findings !== undefined);
+  const header = ["Project", "Stack", "Database", "Outcome", "Applied", "Failed", report.command === "status" ? "Pending" : "Not run"];
+  if (hasUndone) header.push("Undone");
+  if (hasLint) header.push("Lint");
+  header.push("Time");
   const rows = report.projects.map((project) => {
     const findings = activeFindings(project);
     const errors = findings.filter((finding) => finding.level === "error").length;
-    const lint = project.findings === undefined ? "–" : `${errors} error(s), ${findings.length - errors} warning(s)`;
-    return [
+    const row = [
       cell(project.project),
       code(project.stack),
       project.database ? code(project.database) : "–",
@@ -67,12 +88,13 @@ function statusTable(report: RunReport): string[] {
       String(count(project, "applied")),
       String(count(project, "failed")),
       String(count(project, "skipped") + count(project, "pending")),
-      String(count(project, "rolled-back")),
-      lint,
-      duration(project.durationMs),
     ];
+    if (hasUndone) row.push(String(count(project, "rolled-back")));
+    if (hasLint) row.push(project.findings === undefined ? "–" : `${errors} error(s), ${findings.length - errors} warning(s)`);
+    row.push(duration(project.durationMs));
+    return row;
   });
-  return table(["Project", "Stack", "Database", "Outcome", "Applied", "Failed", "Not run", "Undone", "Lint", "Time"], rows);
+  return table(header, rows);
 }
 
 function migrationsSection(project: ProjectReport): string[] {
@@ -82,7 +104,7 @@ function migrationsSection(project: ProjectReport): string[] {
     MIGRATION_MARK[migration.outcome] ?? migration.outcome,
     duration(migration.durationMs),
     migration.transactional === false ? "no" : migration.transactional ? "yes" : "–",
-    migration.attempts && migration.attempts > 1 ? String(migration.attempts) : "1",
+    migration.durationMs === undefined ? "–" : String(migration.attempts ?? 1),
   ]);
   return ["#### Migrations", "", ...table(["Migration", "Outcome", "Time", "In a transaction", "Attempts"], rows), ""];
 }
@@ -152,7 +174,7 @@ function projectSection(project: ProjectReport, root: string): string[] {
     lines.push(`**Restore point:** ${code(project.restorePoint.time)}${lsn}. ${cell(project.restorePoint.howTo)}`, "");
   }
   if (project.snapshot) lines.push(`**Snapshot:** ${code(project.snapshot.id)} (${project.snapshot.mode}).${project.snapshot.howTo ? ` ${cell(project.snapshot.howTo)}` : ""}`, "");
-  lines.push(...migrationsSection(project), ...failuresSection(project, root), ...findingsSection(project, root), ...policiesSection(project));
+  lines.push(...migrationsSection(project), ...statusEntriesSection(project), ...failuresSection(project, root), ...findingsSection(project, root), ...policiesSection(project));
   for (const problem of project.problems) lines.push(`- ⚠️ ${cell(problem.message)}`);
   if (project.problems.length > 0) lines.push("");
   if (lines.length === 2) lines.push("Nothing to do.", "");
