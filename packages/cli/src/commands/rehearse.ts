@@ -17,7 +17,8 @@ function renderRehearsal(project: ProjectReport, output: Output): void {
       if (migration.error) print(`      error: ${migration.error}`);
       if (migration.lockSource === "unknown") print("      locks: unknown (no SQL to read them from)");
       for (const lock of migration.locks) {
-        print(`      lock ${lock.mode} on ${lock.relation}${lock.isNew ? " (new table)" : ""}  (line ${lock.line}, ${lock.statement})`);
+        const notes = [lock.isNew ? "new table" : "", lock.isObserved ? "seen in pg_locks" : ""].filter(Boolean).join(", ");
+        print(`      lock ${lock.mode} on ${lock.relation}${notes ? ` (${notes})` : ""}  (line ${lock.line}, ${lock.statement})`);
       }
       for (const table of migration.tablesRewritten) print(`      rewrote table ${table}`);
       for (const rows of migration.rowsChanged) print(`      rows in ${rows.table}: ${rows.inserted} inserted, ${rows.updated} updated, ${rows.deleted} deleted`);

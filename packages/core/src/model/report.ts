@@ -198,7 +198,9 @@ export interface RehearsedMigration {
   outcome: MigrationOutcome;
   durationMs?: number;
   /** The table locks its statements take, from each statement's kind and the relations it names. */
-  locks: Array<{ line: number; statement: string; relation: string; mode: string; isNew?: boolean }>;
+  locks: Array<{ line: number; statement: string; relation: string; mode: string; isNew?: boolean; isObserved?: boolean }>;
+  /** The relation locks a sample of pg_locks (every 20 ms) saw the run hold on existing tables; a short lock can be missed. */
+  observedLocks?: Array<{ relation: string; mode: string }>;
   /** Where the locks were read from: the migration's SQL, a native stack's offline SQL, or unknown. */
   lockSource: "sql" | "offline-sql" | "unknown";
   /** Tables whose storage was rewritten (their relfilenode changed). */

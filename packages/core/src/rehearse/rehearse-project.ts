@@ -66,6 +66,45 @@ async function waitForOtherSessions(client: pg.Client, timeoutMs = 5000): Promis
   }
 }
 
+// "AccessExclusiveLock" -> "ACCESS EXCLUSIVE", the documentation's spelling.
+function lockModeName(mode: string): string {
+  return mode.replace(/Lock$/, "").replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase();
+}
+
+/**
+ * Samples `pg_locks` every 20 ms while a migration runs on the copy: the relation locks held by the copy's other
+ * sessions (only the run's own are there). A sample can miss a lock held for less than its interval, so it confirms the
+ * locks derived from the statements rather than replacing them.
+ */
+function sampleRelationLocks(client: pg.Client): { stop: () => void; done: Promise<Array<{ relation: string; mode: string }>> } {
+  let isRunning = true;
+  const seen = new Map<string, { relation: string; mode: string }>();
+  const done = (async () => {
+    while (isRunning) {
+      try {
+        const result = await client.query<{ relation: string; mode: string }>(
+          `SELECT format('%s.%s', n.nspname, c.relname) AS relation, l.mode
+             FROM pg_locks l
+             JOIN pg_database d ON d.oid = l.database AND d.datname = current_database()
+             JOIN pg_class c ON c.oid = l.relation
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.relkind IN ('r', 'p', 'm')`,
+        );
+        for (const row of result.rows) {
+          const mode = lockModeName(row.mode);
+          seen.set(`${row.relation}|${mode}`, { relation: row.relation, mode });
+        }
+      } catch {
+        // A sample that fails (the copy's session ended under it) is just a missed sample.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return [...seen.values()];
+  })();
+  return { stop: () => (isRunning = false), done };
+}
+
 async function otherSessionCount(admin: pg.Client, database: string): Promise<number> {
   const result = await admin.query<{ count: number }>("SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database]);
   return result.rows[0]?.count ?? 0;
@@ -216,7 +255,13 @@ export async function rehearseProject(target: ProjectTarget, options: RehearseOp
         const { locks, source: lockSource } = await locksOfMigration(target, migration, copyUrl);
         const before = await readRelations(observer.client);
         const emit: EventSink = (event) => options.emit?.(event);
-        const run = await upProject(scratch, { ...options, emit, to: migration.id });
+        const sampler = sampleRelationLocks(observer.client);
+        const run = await upProject(scratch, { ...options, emit, to: migration.id }).finally(() => sampler.stop());
+        const observed = (await sampler.done).filter((seen) => !isBookkeeping(seen.relation));
+        for (const lock of locks) {
+          const relname = lock.relation.split(".").at(-1);
+          if (observed.some((seen) => seen.relation.split(".").at(-1) === relname && seen.mode === lock.mode)) lock.isObserved = true;
+        }
         await waitForOtherSessions(observer.client);
         const after = await readRelations(observer.client);
         const ran = run.migrations.find((entry) => entry.id === migration.id);
@@ -227,6 +272,7 @@ export async function rehearseProject(target: ProjectTarget, options: RehearseOp
           ...(ran?.durationMs !== undefined ? { durationMs: ran.durationMs } : {}),
           locks,
           lockSource,
+          observedLocks: observed,
           tablesRewritten: [],
           rowsChanged: [],
           ...(ran?.error ? { error: ran.error.message } : run.error ? { error: run.error.message } : {}),

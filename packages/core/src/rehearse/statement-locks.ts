@@ -12,6 +12,8 @@ export interface StatementLock {
   mode: string;
   /** Whether the relation is created by this same statement (nobody else can be waiting for it). */
   isNew?: boolean;
+  /** `rehearse`: set when a sample of `pg_locks` during the run saw this lock held. */
+  isObserved?: boolean;
 }
 
 type Node = Record<string, unknown>;
