@@ -2,6 +2,9 @@ import pg from "pg";
 import { MigrateError } from "../model/errors.js";
 import { redact, redactUrl } from "../policy/redact.js";
 
+/** How long a command's own reads (the catalog, the history, the ledger) may wait behind another session's lock. */
+export const READ_LOCK_TIMEOUT_MS = 2000;
+
 /** An open session on the database, with the facts the core needs about it. */
 export interface DatabaseSession {
   client: pg.Client;
@@ -17,6 +20,11 @@ export interface ConnectOptions {
   /** Where the URL came from, for messages. */
   source?: string;
   connectTimeoutMs?: number;
+  /**
+   * The session's `lock_timeout`: catalog reads (pg_get_expr and friends lock the relations they describe) must not
+   * hang behind another session's ACCESS EXCLUSIVE lock. A migration's own settings replace it later.
+   */
+  lockTimeoutMs?: number;
 }
 
 /** Opens one session on `url`; a failure becomes a `CONNECTION_FAILED` error naming the database, never its password. */
@@ -38,6 +46,9 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
       `Could not connect to "${redactUrl(url)}"${from}: ${redact(describeError(cause))}. Check that the server is running and that the URL, user and database are right.`,
       { details: { database: redactUrl(url), sqlState: (cause as { code?: string }).code } },
     );
+  }
+  if (options.lockTimeoutMs !== undefined) {
+    await client.query("SELECT set_config('lock_timeout', $1, false)", [`${Math.round(options.lockTimeoutMs)}ms`]);
   }
   const version = await client.query<{ server_version_num: string }>("SHOW server_version_num");
   return {

@@ -1,4 +1,4 @@
-import { connect } from "../db/connect.js";
+import { READ_LOCK_TIMEOUT_MS, connect } from "../db/connect.js";
 import type { Queryable } from "../db/queryable.js";
 import type { StackAdapter } from "../model/adapter.js";
 import type { DriftReport, LedgerWrite, ProjectReport } from "../model/report.js";
@@ -59,7 +59,7 @@ export async function writeLedgerRow(db: Queryable, target: LedgerTarget, report
 export async function recordRunInLedger(target: LedgerTarget, report: ProjectReport, command: LedgerCommand): Promise<LedgerWrite> {
   let session: Awaited<ReturnType<typeof connect>> | undefined;
   try {
-    session = await connect(target.url.url, { source: target.url.source });
+    session = await connect(target.url.url, { source: target.url.source, lockTimeoutMs: READ_LOCK_TIMEOUT_MS });
     return await writeLedgerRow(session.client, target, report, command);
   } catch (error) {
     const reason = redact(error instanceof Error ? error.message : String(error));

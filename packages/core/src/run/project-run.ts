@@ -1,4 +1,4 @@
-import { connect, type DatabaseSession } from "../db/connect.js";
+import { READ_LOCK_TIMEOUT_MS, connect, type DatabaseSession } from "../db/connect.js";
 import { applyMigrations, rollbackMigrations } from "../execute/apply-plan.js";
 import { acquireMigrationLock, describeLockHolder } from "../lock/migration-lock.js";
 import type { NativeRunContext, StackAdapter } from "../model/adapter.js";
@@ -128,7 +128,7 @@ async function runProject(
   }
   let session: DatabaseSession | undefined;
   try {
-    session = await connect(target.url.url, { source: target.url.source });
+    session = await connect(target.url.url, { source: target.url.source, lockTimeoutMs: READ_LOCK_TIMEOUT_MS });
     await work(session, report, emit);
   } catch (error) {
     const code = isMigrateError(error) ? error.code : "MIGRATION_FAILED";
