@@ -20,7 +20,7 @@ import { verifyCommand } from "./commands/verify.js";
 import { createOutput, type Streams } from "./output.js";
 import { loadWorkspace, resolveTargets } from "./projects.js";
 import { createProgressRenderer } from "./render/human.js";
-import { humanOutputFor, writeReports, type ReportRequest } from "./render/reports.js";
+import { humanOutputFor, writeErrorReport, writeReports, type ReportRequest } from "./render/reports.js";
 
 /** Where `main` runs: its folder, environment and streams. */
 export interface MainOptions extends Streams {
@@ -59,6 +59,8 @@ function readVersion(): string {
 export async function main(argv: string[], options: MainOptions): Promise<number> {
   const output = createOutput(options);
   const isJson = argv.includes("--json");
+  // Set once the command line asked for a report: a run that stops with an error still writes one, saying so.
+  let reportedRun: { command: string; request: ReportRequest; cwd: string } | undefined;
   try {
     const args = parseCommandLine(argv);
     if (args.command === "version") {
@@ -70,15 +72,16 @@ export async function main(argv: string[], options: MainOptions): Promise<number
       return 0;
     }
     const cwd = resolve(options.cwd, args.cwd ?? ".");
+    const reportRequest: ReportRequest = { json: args.json, ...(args.report ? { format: args.report } : {}), ...(args.reportFile ? { file: args.reportFile } : {}) };
+    // A JUnit or SARIF report on stdout moves the human output to stderr, as --json does.
+    const humanOutput = humanOutputFor(output, reportRequest, options.env);
+    reportedRun = { command: args.command, request: reportRequest, cwd };
     const workspace = await loadWorkspace({
       cwd,
       env: options.env,
       ...(args.config ? { configPath: args.config } : {}),
       ...(args.project ? { project: args.project } : {}),
     });
-    const reportRequest: ReportRequest = { json: args.json, ...(args.report ? { format: args.report } : {}), ...(args.reportFile ? { file: args.reportFile } : {}) };
-    // A JUnit or SARIF report on stdout moves the human output to stderr, as --json does.
-    const humanOutput = humanOutputFor(output, reportRequest, options.env);
     const context: CommandContext = {
       args,
       cwd,
@@ -97,6 +100,7 @@ export async function main(argv: string[], options: MainOptions): Promise<number
     } else if (args.report) output.err(`migrate: "migrate ${args.command}" writes no --report ${args.report}; use --json.`);
     return exitCodeOf(report);
   } catch (error) {
+    if (reportedRun) writeErrorReport(error, { ...reportedRun, env: options.env, shellCwd: options.cwd, output, version: readVersion() });
     return reportError(error, output, isJson);
   }
 }

@@ -247,6 +247,30 @@ describe("--report junit", () => {
     ]);
   });
 
+  it("still writes a report, saying what stopped it, when the run stops before it has one (no database URL)", async () => {
+    const junit = await runCli(["up", "--report", "junit"], { cwd: project.dir });
+    expect(junit.exitCode).toBe(2);
+    const check = validateJunit(junit.stdout);
+    expect(check.valid, check.output).toBe(true);
+    expect(junit.stdout).toContain('<testsuites name="migrate up" tests="1" failures="1" errors="0"');
+    expect(junit.stdout).toMatch(/<failure message="No database URL[^"]*" type="URL_MISSING">/);
+    expect(junit.stderr).toContain("migrate: No database URL");
+
+    const summary = join(scratch, "summary.md");
+    const markdown = await runCli(["up", "--report", "markdown"], { cwd: project.dir, env: { GITHUB_STEP_SUMMARY: summary, GITHUB_ACTIONS: "true" } });
+    expect(markdown.exitCode).toBe(2);
+    const html = renderHtml(readFileSync(summary, "utf8"));
+    expect(html).toContain("<h2><code>migrate up</code>: ⛔ refused</h2>");
+    expect(html).toMatch(/<blockquote>\s*<p><strong>Refused<\/strong> \(<code>URL_MISSING<\/code>\): No database URL/);
+    expect(markdown.stdout).toMatch(/^::error title=migrate up refused \(URL_MISSING\)::No database URL/m);
+
+    const sarif = await runCli(["lint", "--report", "sarif"], { cwd: project.dir, env: { DIRECT_URL: "not a url" } });
+    expect(sarif.exitCode).toBe(2);
+    const run = JSON.parse(sarif.stdout).runs[0];
+    expect(run.results).toEqual([]);
+    expect(run.invocations[0]).toMatchObject({ executionSuccessful: false, toolExecutionNotifications: [{ level: "error", descriptor: { id: "URL_INVALID" } }] });
+  });
+
   it("keeps --json alone on stdout: a report then needs --report-file", async () => {
     const refused = await migrate(["up", "--json", "--report", "junit"]);
     expect(refused.exitCode).toBe(2);

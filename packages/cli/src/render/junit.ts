@@ -153,3 +153,20 @@ export function renderJunit(report: RunReport, root: string): string {
     "",
   ].join("\n");
 }
+
+/** A run that stopped before it had a report: one test case, a failure when refused, an error otherwise. */
+export function renderJunitError(command: string, outcome: "failed" | "refused", error: { code: string; message: string }): string {
+  const kind = outcome === "refused" ? "failure" : "error";
+  const counts = { tests: 1, failures: kind === "failure" ? 1 : 0, errors: kind === "error" ? 1 : 0 };
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attributes({ name: `migrate ${command}`, ...counts, time: seconds(0) })}>`,
+    `  <testsuite${attributes({ name: `migrate ${command}`, ...counts, skipped: 0, time: seconds(0), hostname: hostname() })}>`,
+    `    <testcase${attributes({ name: `migrate ${command}`, classname: "migrate", time: seconds(0) })}>`,
+    `      <${kind}${attributes({ message: error.message, type: error.code })}>${xml(error.message)}</${kind}>`,
+    "    </testcase>",
+    "  </testsuite>",
+    "</testsuites>",
+    "",
+  ].join("\n");
+}

@@ -198,3 +198,13 @@ export function renderMarkdown(report: RunReport, root: string): string {
   for (const project of report.projects) lines.push(...projectSection(project, root));
   return `${lines.join("\n").trimEnd()}\n`;
 }
+
+/** A run that stopped before it had a report (no configuration, no URL, a refused option): what stopped it. */
+export function renderMarkdownError(command: string, outcome: "failed" | "refused", error: { code: string; message: string }): string {
+  return [
+    `## \`migrate ${command}\`: ${OUTCOME_MARK[outcome]}`,
+    "",
+    `> **${outcome === "refused" ? "Refused" : "Error"}** (${code(error.code)}): ${cell(error.message)}`,
+    "",
+  ].join("\n");
+}

@@ -1,10 +1,10 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { MigrateError, redact, type RunReport } from "@polymigrate/core";
+import { MigrateError, REFUSAL_CODES, isMigrateError, redact, type RunCommand, type RunReport } from "@polymigrate/core";
 import type { Output } from "../output.js";
 import { renderGithubAnnotations } from "./github.js";
-import { renderJunit } from "./junit.js";
-import { renderMarkdown } from "./markdown.js";
+import { renderJunit, renderJunitError } from "./junit.js";
+import { renderMarkdown, renderMarkdownError } from "./markdown.js";
 import { reportRoot } from "./report-paths.js";
 import { renderSarif } from "./sarif.js";
 
@@ -79,4 +79,41 @@ export function writeReports(
   if (request.file) writeFile(resolve(options.shellCwd, request.file), text, false);
   if (request.format === "markdown" && env.GITHUB_STEP_SUMMARY) writeFile(env.GITHUB_STEP_SUMMARY, `${text}\n`, true);
   if (reportTakesStdout(request, env)) output.out(request.format === "markdown" ? `\n${text.trimEnd()}` : text.trimEnd());
+}
+
+/**
+ * Writes the report of a run that stopped with an error before it had one (no configuration, no URL, a URL the policy
+ * refuses): the same destinations as {@link writeReports}, saying what stopped it, so that CI shows it. Never throws:
+ * the error itself is what the user must see.
+ */
+export function writeErrorReport(
+  error: unknown,
+  options: { command: string; request: ReportRequest; env: Record<string, string | undefined>; cwd: string; shellCwd: string; output: Output; version: string },
+): void {
+  const { request, env, output } = options;
+  const stopped = isMigrateError(error)
+    ? { code: error.code, message: error.message }
+    : { code: "UNEXPECTED", message: error instanceof Error ? error.message : String(error) };
+  const outcome = isMigrateError(error) && REFUSAL_CODES.has(error.code) ? "refused" : "failed";
+  try {
+    const stdoutTaken = request.json || (request.format !== undefined && request.format !== "markdown" && reportTakesStdout(request, env));
+    if (env.GITHUB_ACTIONS === "true") {
+      const text = stopped.message.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+      (stdoutTaken ? output.err : output.out)(`::error title=migrate ${options.command} ${outcome} (${stopped.code})::${text}`);
+    }
+    if (!request.format) return;
+    const empty: RunReport = { command: options.command as RunCommand, startedAt: new Date().toISOString(), durationMs: 0, outcome, projects: [] };
+    const text = redact(
+      request.format === "markdown"
+        ? renderMarkdownError(options.command, outcome, stopped)
+        : request.format === "junit"
+          ? renderJunitError(options.command, outcome, stopped)
+          : renderSarif(empty, reportRoot(options.cwd, env), options.version, stopped),
+    );
+    if (request.file) writeFile(resolve(options.shellCwd, request.file), text, false);
+    if (request.format === "markdown" && env.GITHUB_STEP_SUMMARY) writeFile(env.GITHUB_STEP_SUMMARY, `${text}\n`, true);
+    if (reportTakesStdout(request, env)) output.out(text.trimEnd());
+  } catch (writeError) {
+    output.err(`migrate: could not write the --report of this failed run: ${(writeError as Error).message}`);
+  }
 }

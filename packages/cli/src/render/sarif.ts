@@ -9,6 +9,11 @@ export interface SarifLog {
     tool: { driver: { name: string; version: string; rules: SarifRule[] } };
     originalUriBaseIds: Record<string, { uri: string }>;
     results: SarifResult[];
+    /** Set when the run stopped with an error before it could lint: SARIF's way to say the tool did not finish. */
+    invocations?: Array<{
+      executionSuccessful: boolean;
+      toolExecutionNotifications: Array<{ level: "error"; message: { text: string }; descriptor: { id: string } }>;
+    }>;
   }>;
 }
 
@@ -45,7 +50,7 @@ const SQUAWK_RULES = "https://squawkhq.com/docs/";
  * finding with its rule, level, message and location (file relative to `root`, the repository root, and 1-based
  * line). Findings judged harmless by the run's context stay in the log, marked as suppressed with the reason.
  */
-export function renderSarif(report: RunReport, root: string, version: string): string {
+export function renderSarif(report: RunReport, root: string, version: string, stoppedBy?: { code: string; message: string }): string {
   const rules: SarifRule[] = [];
   const ruleIndex = new Map<string, number>();
   const results: SarifResult[] = [];
@@ -90,6 +95,16 @@ export function renderSarif(report: RunReport, root: string, version: string): s
         tool: { driver: { name: "Polymigrate", version, rules } },
         originalUriBaseIds: { SRCROOT: { uri: `${pathToFileUri(root)}/` } },
         results,
+        ...(stoppedBy
+          ? {
+              invocations: [
+                {
+                  executionSuccessful: false,
+                  toolExecutionNotifications: [{ level: "error" as const, message: { text: stoppedBy.message }, descriptor: { id: stoppedBy.code } }],
+                },
+              ],
+            }
+          : {}),
       },
     ],
   };
