@@ -39,10 +39,19 @@ function parseSync(sql: string): ReturnType<Parser["parseSync"]> {
   return parser.parseSync(sql);
 }
 
-function lineAt(buffer: Buffer, offset: number): number {
+// Lines of a text by byte offset; counting resumes from the last offset asked, so that walking the statements of a
+// file in order stays linear in its size.
+function createLineCounter(buffer: Buffer): (offset: number) => number {
+  let position = 0;
   let line = 1;
-  for (let index = 0; index < offset && index < buffer.length; index++) if (buffer[index] === 10) line++;
-  return line;
+  return (offset) => {
+    if (offset < position) {
+      position = 0;
+      line = 1;
+    }
+    for (; position < offset && position < buffer.length; position++) if (buffer[position] === 10) line++;
+    return line;
+  };
 }
 
 // Skips white space and comments so that a statement's line is the line of its first token.
@@ -113,6 +122,7 @@ export function findNonTransactionalReason(
  */
 export function splitStatements(sql: string, options: { serverVersionNum?: number } = {}): SplitResult {
   const buffer = Buffer.from(sql, "utf8");
+  const lineAt = createLineCounter(buffer);
   let tree: ReturnType<typeof parseSync>;
   try {
     tree = parseSync(sql);
@@ -121,10 +131,10 @@ export function splitStatements(sql: string, options: { serverVersionNum?: numbe
     const cursor = details?.cursorPosition ?? 0;
     const start = firstTokenOffset(buffer, 0, buffer.length);
     return {
-      statements: start < buffer.length ? [{ text: sql, line: lineAt(buffer, start) }] : [],
+      statements: start < buffer.length ? [{ text: sql, line: lineAt(start) }] : [],
       parseError: {
         message: (error as Error).message,
-        line: lineAt(buffer, Buffer.byteLength(sql.slice(0, cursor), "utf8")),
+        line: lineAt(Buffer.byteLength(sql.slice(0, cursor), "utf8")),
       },
     };
   }
@@ -138,7 +148,7 @@ export function splitStatements(sql: string, options: { serverVersionNum?: numbe
     const first = firstTokenOffset(buffer, location, end);
     const statement: SqlStatement = {
       text: buffer.subarray(first, end).toString("utf8").trim(),
-      line: lineAt(buffer, first),
+      line: lineAt(first),
       ...(kind ? { kind, node } : {}),
     };
     const reason = kind ? findNonTransactionalReason(kind, node, options.serverVersionNum) : undefined;
