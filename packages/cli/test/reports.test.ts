@@ -174,6 +174,40 @@ describe("--report markdown", () => {
   });
 });
 
+describe("--report markdown for status and rehearse", () => {
+  it("shows a hand-made schema change under status, with a table of what changed, and annotates it", async () => {
+    expect((await migrate(["up"])).exitCode).toBe(0);
+    await database.query("ALTER TABLE users ADD COLUMN nickname text");
+    const file = join(scratch, "status.md");
+    const result = await migrate(["status", "--report", "markdown", "--report-file", file], { GITHUB_ACTIONS: "true" });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const html = renderHtml(readFileSync(file, "utf8"));
+    expect(html).toContain("<h4>⚠️ Schema changed outside migrate</h4>");
+    expect(html).toContain("accept it with <code>migrate baseline</code>");
+    const drift = tableAfter(html, "<h4>⚠️ Schema changed outside migrate</h4>");
+    expect(drift.header).toEqual(["Change", "Kind", "Name", "What"]);
+    expect(drift.rows).toContainEqual(["added", "column", "<code>public.users.nickname</code>", expect.stringContaining("nickname")]);
+    expect(result.stdout).toMatch(/^::warning title=schema drift \([^)]*\)::The schema changed outside migrate since .*nickname/m);
+  });
+
+  it("shows what rehearse did on the copy: each migration's time and locks", async () => {
+    expect((await migrate(["up"])).exitCode).toBe(0);
+    project.write("migrations/0002_add_name.sql", "ALTER TABLE users ADD COLUMN name text;\n");
+    const file = join(scratch, "rehearse.md");
+    const result = await migrate(["rehearse", "--report", "markdown", "--report-file", file]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const html = renderHtml(readFileSync(file, "utf8"));
+    expect(html).toContain("<h2><code>migrate rehearse</code>: ✅ success</h2>");
+    expect(html).toMatch(/On <code>[^<]+<\/code> \([^)]*dropped after the run\); the target was not changed\./);
+    const rehearsal = tableAfter(html, "<h4>Rehearsal</h4>");
+    expect(rehearsal.header).toEqual(["Migration", "Outcome", "Time", "Locks", "Rewrote", "Rows changed"]);
+    expect(rehearsal.rows).toHaveLength(1);
+    expect(rehearsal.rows[0]![0]).toBe("<code>0002_add_name</code>");
+    expect(rehearsal.rows[0]![3]).toContain("ACCESS EXCLUSIVE on");
+    expect(html).not.toContain("<h4>Migrations</h4>");
+  });
+});
+
 describe("--report junit", () => {
   it("passes the JUnit schema for a successful up: one passing test case per migration", async () => {
     const result = await migrate(["up", "--report", "junit"]);

@@ -50,6 +50,10 @@ export function renderGithubAnnotations(report: RunReport, root: string): string
       lines.push(command("error", project.error.message, { title: `migrate ${report.command}: ${project.project} ${project.outcome}` }));
     }
     for (const finding of project.findings ?? []) if (!finding.suppressed) lines.push(findingCommand(project.project, finding, root));
+    if (project.drift) {
+      const changes = project.drift.differences.map((difference) => difference.message).join("; ");
+      lines.push(command("warning", `The schema changed outside migrate since ${project.drift.since}${changes ? `: ${changes}` : ""}. Apply a migration for it, or accept it with "migrate baseline".`, { title: `schema drift (${project.project})` }));
+    }
     for (const policy of project.policies) {
       if (policy.decision === "warned") lines.push(command("warning", policy.message, { title: `${policy.policy} (${project.project})` }));
     }

@@ -97,8 +97,9 @@ function statusTable(report: RunReport): string[] {
   return table(header, rows);
 }
 
+// A rehearsal's own table says more about the same migrations (and they were applied to the copy only).
 function migrationsSection(project: ProjectReport): string[] {
-  if (project.migrations.length === 0) return [];
+  if (project.migrations.length === 0 || project.rehearsal) return [];
   const rows = project.migrations.map((migration) => [
     code(migration.id),
     MIGRATION_MARK[migration.outcome] ?? migration.outcome,
@@ -153,6 +154,53 @@ function findingsSection(project: ProjectReport, root: string): string[] {
   return lines;
 }
 
+function driftSection(project: ProjectReport): string[] {
+  const drift = project.drift;
+  if (!drift) return [];
+  const rows = drift.differences.map((difference) => [difference.change, difference.kind, code(difference.name), cell(difference.message)]);
+  return [
+    "#### ⚠️ Schema changed outside migrate",
+    "",
+    `Since ${code(drift.since)} (${code(`migrate ${drift.command}`)} of ${cell(drift.project)}). Apply a migration for it, or accept it with ${code("migrate baseline")}.`,
+    "",
+    ...(rows.length > 0 ? [...table(["Change", "Kind", "Name", "What"], rows), ""] : []),
+  ];
+}
+
+function rehearsalSection(project: ProjectReport): string[] {
+  const rehearsal = project.rehearsal;
+  if (!rehearsal) return [];
+  const rows = rehearsal.migrations.map((migration) => [
+    code(migration.id),
+    MIGRATION_MARK[migration.outcome] ?? migration.outcome,
+    duration(migration.durationMs),
+    migration.locks.length === 0 ? "–" : [...new Set(migration.locks.map((lock) => `${lock.mode} on ${lock.relation}`))].map(code).join(", "),
+    migration.tablesRewritten.length === 0 ? "–" : migration.tablesRewritten.map(code).join(", "),
+    migration.rowsChanged.length === 0
+      ? "–"
+      : migration.rowsChanged.map((rows) => `${code(rows.table)} +${rows.inserted} ~${rows.updated} −${rows.deleted}`).join(", "),
+  ]);
+  const copy = `${code(rehearsal.copy)} (${rehearsal.method === "template" ? "a template copy" : "pg_dump | pg_restore"}${rehearsal.withData ? "" : ", schema only"}, dropped after the run)`;
+  return [
+    "#### Rehearsal",
+    "",
+    `On ${copy}; the target was not changed.`,
+    "",
+    ...(rows.length > 0 ? [...table(["Migration", "Outcome", "Time", "Locks", "Rewrote", "Rows changed"], rows), ""] : []),
+  ];
+}
+
+function verificationSection(project: ProjectReport): string[] {
+  const steps = project.verification;
+  if (!steps || steps.length === 0) return [];
+  const rows = steps.map((step) => [
+    code(step.id),
+    step.result === "verified" ? "✅ verified" : step.result === "not-reversible" ? "– not reversible" : `❌ ${step.result}`,
+    cell([...step.downDifferences.map((line) => `after down: ${line}`), ...step.upDifferences.map((line) => `after up again: ${line}`), ...(step.message && step.result !== "verified" ? [step.message] : [])].join("; ") || "–"),
+  ]);
+  return ["#### Round trip (down, then up again)", "", ...table(["Migration", "Result", "Differences"], rows), ""];
+}
+
 function policiesSection(project: ProjectReport): string[] {
   const notable = project.policies.filter((policy) => policy.decision !== "allowed");
   if (notable.length === 0) return [];
@@ -174,7 +222,16 @@ function projectSection(project: ProjectReport, root: string): string[] {
     lines.push(`**Restore point:** ${code(project.restorePoint.time)}${lsn}. ${cell(project.restorePoint.howTo)}`, "");
   }
   if (project.snapshot) lines.push(`**Snapshot:** ${code(project.snapshot.id)} (${project.snapshot.mode}).${project.snapshot.howTo ? ` ${cell(project.snapshot.howTo)}` : ""}`, "");
-  lines.push(...migrationsSection(project), ...statusEntriesSection(project), ...failuresSection(project, root), ...findingsSection(project, root), ...policiesSection(project));
+  lines.push(
+    ...migrationsSection(project),
+    ...statusEntriesSection(project),
+    ...rehearsalSection(project),
+    ...verificationSection(project),
+    ...failuresSection(project, root),
+    ...driftSection(project),
+    ...findingsSection(project, root),
+    ...policiesSection(project),
+  );
   for (const problem of project.problems) lines.push(`- ⚠️ ${cell(problem.message)}`);
   if (project.problems.length > 0) lines.push("");
   if (lines.length === 2) lines.push("Nothing to do.", "");
