@@ -110,7 +110,7 @@ describe("ledger and drift", () => {
     expect(text[0]!.text).not.toContain("ledger-secret-pw");
   });
 
-  it("records a failed run with its failed migration and error; records nothing for an up with nothing to do", async () => {
+  it("records a failed run with its failed migration and error, and a resolve; records nothing for an up with nothing to do", async () => {
     const env = { DIRECT_URL: database.url };
     expect((await runCli(["up"], { cwd: project.dir, env })).exitCode).toBe(0);
     expect((await runCli(["up"], { cwd: project.dir, env })).exitCode).toBe(0);
@@ -125,6 +125,13 @@ describe("ledger and drift", () => {
     // The failed migration rolled back: the schema after it is the one before it, so no drift either.
     expect(rows[1]!.fingerprint).toBe(rows[0]!.fingerprint);
     expect(JSON.parse((await runCli(["status", "--json"], { cwd: project.dir, env })).stdout).projects[0].drift).toBeUndefined();
+
+    // resolve is recorded too, with the migration it marked.
+    const resolved = await runCli(["resolve", "--applied", "0002_broken"], { cwd: project.dir, env });
+    expect(resolved.exitCode, resolved.stderr).toBe(0);
+    const after = await ledgerRows();
+    expect(after.map((row) => `${row.command} ${row.outcome}`)).toEqual(["up success", "up failed", "resolve success"]);
+    expect(after[2]!.migrations).toEqual([expect.objectContaining({ id: "0002_broken", outcome: "applied", checksum: rows[1]!.migrations[0]!.checksum })]);
 
   });
 
