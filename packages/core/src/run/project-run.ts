@@ -381,10 +381,11 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
   }, "up");
 }
 
-/** What a native stack's child gets: the URL, and lock_timeout/statement_timeout through libpq's PGOPTIONS. */
+/** What a native stack's child gets: the URL, lock_timeout/statement_timeout through libpq's PGOPTIONS, its name. */
 function nativeContext(target: ProjectTarget, safety: SafetySettings, emit: EventSink): NativeRunContext {
   const settings = `-c lock_timeout=${Math.round(safety.lockTimeoutMs)} -c statement_timeout=${Math.round(safety.statementTimeoutMs)}`;
-  return { url: target.url.url, env: { PGOPTIONS: settings }, emit, project: target.name };
+  // PGAPPNAME names the child's session as the core names its own, so doctor and lock messages recognise it.
+  return { url: target.url.url, env: { PGOPTIONS: settings, PGAPPNAME: "polymigrate" }, emit, project: target.name };
 }
 
 /**
