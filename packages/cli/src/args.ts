@@ -42,7 +42,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint" | "rehearse" | "baseline";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint" | "rehearse" | "baseline" | "reset";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -73,8 +73,9 @@ export const COMMANDS: CommandSpec[] = [
       "allow-unsafe": { type: "boolean", description: "Apply even when the safety lint finds errors in the pending migrations (loud)" },
       snapshot: { type: "boolean", description: "First save what the run may change with pg_dump (undo with down --to-snapshot <id>)" },
       "snapshot-data": { type: "boolean", description: "With --snapshot: also save the data of the tables the run touches" },
+      "branch-first": { type: "boolean", description: "First make a Neon branch of the target through Neon's API (needs neon in the configuration and NEON_API_KEY)" },
     },
-    examples: ["migrate up", "migrate up --project api --lock-wait 30s", "migrate up --snapshot --snapshot-data"],
+    examples: ["migrate up", "migrate up --project api --lock-wait 30s", "migrate up --snapshot --snapshot-data", "migrate up --branch-first"],
   },
   {
     name: "down",
@@ -194,11 +195,25 @@ export const COMMANDS: CommandSpec[] = [
     usage: "migrate push [options]",
     summary: "Development only: make the database match the schema, without a migration",
     description:
-      "Runs the stack's own push (drizzle-kit push) over the direct URL. Records no migration. Refused (exit 2) for a project marked production: true in the configuration, or when MIGRATE_ENV=production: use \"migrate create\" and \"migrate up\" there.",
+      "Runs the stack's own push (drizzle-kit push) over the direct URL. Records no migration. Refused (exit 2) for a project marked production: true in the configuration, or when MIGRATE_ENV=production, unless --confirm repeats the database's name: use \"migrate create\" and \"migrate up\" there.",
     options: {
       force: { type: "boolean", description: "Apply statements that may lose data without asking (drizzle-kit push --force)" },
+      confirm: { type: "string", value: "<database>", description: "Required on a production project: the database's name" },
     },
     examples: ["migrate push", "migrate push --project web"],
+  },
+  {
+    name: "reset",
+    usage: "migrate reset [options]",
+    summary: "Development only: drop the database's schemas and apply every migration again",
+    description:
+      "Drops every schema of the project's database but Polymigrate's own (its ledger stays) with everything in them, recreates public, and applies every migration from the start: the whole database, whichever projects share it. Refused on a production project unless --confirm repeats the database's name.",
+    options: {
+      confirm: { type: "string", value: "<database>", description: "Required on a production project: the database's name" },
+      "lock-wait": LOCK_WAIT,
+      ...SAFETY_OPTIONS,
+    },
+    examples: ["migrate reset", "migrate reset --project web"],
   },
 ];
 
@@ -237,6 +252,8 @@ export interface ParsedArgs {
   /** `up --snapshot`: save what the run may change first; `snapshotData` also saves the touched tables' data. */
   snapshot?: boolean;
   snapshotData?: boolean;
+  /** `up --branch-first`: make a Neon branch of the target first. */
+  branchFirst?: boolean;
   /** `down --to-snapshot <id>`: the snapshot to restore. */
   toSnapshot?: string;
   /** `resolve`: what to record. */
@@ -339,6 +356,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     result.terminate = Number(values.terminate);
   }
   if (values.snapshot === true) result.snapshot = true;
+  if (values["branch-first"] === true) result.branchFirst = true;
   if (values.ledger === true) result.ledger = true;
   if (values["snapshot-data"] === true) {
     if (values.snapshot !== true) throw usageError("--snapshot-data goes with --snapshot: use \"migrate up --snapshot --snapshot-data\".");

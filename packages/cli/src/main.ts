@@ -10,6 +10,7 @@ import { downCommand } from "./commands/down.js";
 import { historyCommand } from "./commands/history.js";
 import { lintCommand } from "./commands/lint.js";
 import { planCommand } from "./commands/plan.js";
+import { resetCommand } from "./commands/reset.js";
 import { resolveCommand } from "./commands/resolve.js";
 import { pushCommand } from "./commands/push.js";
 import { rehearseCommand } from "./commands/rehearse.js";
@@ -34,6 +35,7 @@ const COMMANDS = {
   down: downCommand,
   create: createCommand,
   resolve: resolveCommand,
+  reset: resetCommand,
   verify: verifyCommand,
   plan: planCommand,
   history: historyCommand,

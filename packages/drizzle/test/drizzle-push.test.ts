@@ -34,16 +34,19 @@ describe("migrate push (development only)", () => {
     for (const result of [push, again]) expect(result.stdout + result.stderr).not.toContain(PASSWORD);
   });
 
-  it("is refused (exit 2) for a project marked production, and with MIGRATE_ENV=production, before any work", async () => {
+  it("is refused (exit 2) for a project marked production, and with MIGRATE_ENV=production, unless --confirm names the database", async () => {
     const byEnv = await runCli(["push"], { cwd: project.dir, env: { DIRECT_URL: db.urlWithPassword(PASSWORD), MIGRATE_ENV: "production" } });
     expect(byEnv.exitCode).toBe(2);
-    expect(byEnv.stderr).toContain("run with MIGRATE_ENV=production");
+    expect(byEnv.stderr).toContain("by MIGRATE_ENV=production");
     markProduction();
     const byConfig = await runCli(["push"], { cwd: project.dir, env: { DIRECT_URL: db.urlWithPassword(PASSWORD) } });
     expect(byConfig.exitCode).toBe(2);
     expect(byConfig.stderr).toContain('"migrate push" is for development databases');
-    expect(byConfig.stderr).toContain("marked production: true");
+    expect(byConfig.stderr).toContain(`by its configuration (production: true): "migrate push" on database "${db.name}" needs --confirm ${db.name}`);
     expect(await listTables(db)).toEqual([]);
-    for (const result of [byEnv, byConfig]) expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+    const confirmed = await runCli(["push", "--force", "--confirm", db.name], { cwd: project.dir, env: { DIRECT_URL: db.urlWithPassword(PASSWORD) } });
+    expect(confirmed.exitCode, confirmed.stderr).toBe(0);
+    expect((await listTables(db)).length).toBeGreaterThan(0);
+    for (const result of [byEnv, byConfig, confirmed]) expect(result.stdout + result.stderr).not.toContain(PASSWORD);
   });
 });

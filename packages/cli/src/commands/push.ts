@@ -1,13 +1,12 @@
-import { MigrateError, isMigrateError, redact, startReport, type ProjectReport, type RunReport } from "@polymigrate/core";
+import { MigrateError, isMigrateError, redact, requireProductionConfirmation, startReport, type ProjectReport, type RunReport } from "@polymigrate/core";
 import type { CommandContext } from "./context.js";
 
 /**
  * `migrate push`, development only: the stack's own push (`drizzle-kit push`) over the direct URL. Refused, before any
- * work, for a project marked `production: true` or when `MIGRATE_ENV=production`.
+ * work, for a project marked `production: true` or when `MIGRATE_ENV=production`, unless `--confirm <database>`.
  */
 export async function pushCommand(context: CommandContext): Promise<RunReport> {
   const { workspace, args, output } = context;
-  const isProductionEnv = workspace.env.MIGRATE_ENV === "production";
   for (const { config, adapter } of workspace.projects) {
     if (!adapter.pushSchema) {
       throw new MigrateError(
@@ -15,11 +14,17 @@ export async function pushCommand(context: CommandContext): Promise<RunReport> {
         `The "${adapter.stack}" stack of project "${config.name}" has no push. Use "migrate create" and "migrate up"${workspace.projects.length > 1 ? ", or choose a Drizzle project with --project" : ""}.`,
       );
     }
-    if (config.production || isProductionEnv) {
+  }
+  // Production: refused before any work unless --confirm repeats the database's name, like down and reset.
+  for (const target of context.targets()) {
+    try {
+      requireProductionConfirmation({ project: target.name, url: target.url.url, mark: target.production, command: "push", confirm: args.confirm });
+    } catch (error) {
+      if (!isMigrateError(error)) throw error;
       throw new MigrateError(
-        "USAGE",
-        `"migrate push" is for development databases, and project "${config.name}" is ${config.production ? "marked production: true in the configuration" : "run with MIGRATE_ENV=production"}. Nothing was pushed. Create a migration ("migrate create <name>") and apply it with "migrate up".`,
-        { details: { project: config.name } },
+        error.code,
+        `"migrate push" is for development databases. ${error.message} Create a migration ("migrate create <name>") and apply it with "migrate up" instead.`,
+        { details: error.details },
       );
     }
   }

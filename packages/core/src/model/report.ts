@@ -112,6 +112,8 @@ export interface ProjectReport {
   snapshot?: SnapshotReport;
   /** How long this run waited for another run's migration lock, when it had to. */
   lockWaitedMs?: number;
+  /** `reset`: the schemas it dropped before applying every migration again. */
+  droppedSchemas?: string[];
   /** What `create` wrote. */
   created?: CreateMigrationResult;
   problems: IntegrityProblem[];
@@ -239,7 +241,7 @@ export interface LintSummary {
 }
 
 /** The commands that produce a report. */
-export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push" | "rehearse" | "baseline";
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push" | "rehearse" | "baseline" | "reset";
 
 /** One typed report per run. */
 export interface RunReport {

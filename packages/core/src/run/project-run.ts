@@ -1,4 +1,4 @@
-import { READ_LOCK_TIMEOUT_MS, connect, type DatabaseSession } from "../db/connect.js";
+import { READ_LOCK_TIMEOUT_MS, connect, quoteIdent, type DatabaseSession } from "../db/connect.js";
 import { applyMigrations, rollbackMigrations } from "../execute/apply-plan.js";
 import { acquireMigrationLock, describeLockHolder } from "../lock/migration-lock.js";
 import type { NativeRunContext, StackAdapter } from "../model/adapter.js";
@@ -504,6 +504,46 @@ export function resolveProject(
       emit({ type: "notice", project: target.name, level: "info", message: `Recorded "${migration.id}" as ${selection.as}, without running it.` });
     });
   }, "resolve");
+}
+
+/**
+ * `reset`, for development databases: drops every schema of the database but Polymigrate's own (the ledger stays;
+ * the plain-SQL history goes), with everything in them, recreates `public`, then applies every migration again. The
+ * whole database is reset, whichever projects share it; a production project needs `--confirm <database>`.
+ */
+export async function resetProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
+  const dropped: string[] = [];
+  const reset = await runProject(target, options, async (session, report, emit) => {
+    requireProductionConfirmation({ project: target.name, url: target.url.url, mark: target.production, command: "reset", confirm: options.confirm });
+    await checkPooler(target, session, report, emit);
+    await withLock(target, options, emit, report, async () => {
+      const schemas = await session.client.query<{ name: string }>(
+        `SELECT nspname AS name FROM pg_namespace
+          WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'polymigrate')
+            AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'
+          ORDER BY 1`,
+      );
+      await session.client.query("BEGIN");
+      for (const { name } of schemas.rows) {
+        await session.client.query(`DROP SCHEMA ${quoteIdent(name)} CASCADE`);
+        dropped.push(name);
+      }
+      await session.client.query("CREATE SCHEMA IF NOT EXISTS public");
+      const history = target.adapter.history.location;
+      if (history.schema === "polymigrate") {
+        await session.client.query(`DROP TABLE IF EXISTS ${quoteIdent(history.schema)}.${quoteIdent(history.table)}`);
+      }
+      await session.client.query("COMMIT");
+      emit({
+        type: "notice",
+        project: target.name,
+        level: "warning",
+        message: `Reset: dropped ${dropped.length ? dropped.map((name) => `schema "${name}"`).join(", ") : "nothing"} with everything in it, and the history; applying every migration again.`,
+      });
+    });
+  });
+  if (reset.outcome !== "success") return reset;
+  return { ...(await upProject(target, options)), droppedSchemas: dropped };
 }
 
 /** Chooses the applied migrations `down` undoes, newest first. */
