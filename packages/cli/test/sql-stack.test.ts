@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createTestDatabase,
@@ -158,19 +159,30 @@ describe("the plain-SQL stack through the migrate CLI", () => {
     expect(await listTables(database)).toEqual(["users"]);
   });
 
-  it("waits for the migration lock, then names its holder and runs nothing", async () => {
-    const client = await openSession(database.url, "psql-holding-the-lock");
+  it("waits for a lock held from psql, then names its holder and runs nothing", async () => {
+    // The real psql client holds the database's migration lock in its session while it sleeps.
+    const psql = spawn("psql", [database.url, "-X", "-q", "-c", `SELECT pg_advisory_lock(${0x706d6967}, 0)`, "-c", "SELECT pg_sleep(30)"], {
+      stdio: "ignore",
+    });
     try {
-      await client.query("SELECT pg_advisory_lock($1, 0)", [0x706d6967]);
+      const watcher = await openSession(database.url, "watcher");
+      for (let polls = 0; polls < 100; polls++) {
+        const held = await watcher.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND granted", [0x706d6967]);
+        if (held.rowCount === 1) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await watcher.end();
       const started = Date.now();
-      const result = await migrate(["up", "--lock-wait", "1s"]);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      const result = await migrate(["up", "--lock-wait", "2s"]);
+      const waited = Date.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(2000);
       expect(result.exitCode).toBe(1);
-      expect(result.stderr).toContain('Another migration holds the lock on this database: pid');
-      expect(result.stderr).toContain('"psql-holding-the-lock"');
+      expect(result.stderr).toMatch(/Another migration holds the lock on this database: pid \d+ \("psql" from 127\.0\.0\.1/);
+      expect(result.stderr).toContain("last query: SELECT pg_sleep(30)");
+      expect(result.stdout).toContain("waiting for the migration lock, held by pid");
       expect(await listTables(database)).toEqual([]);
     } finally {
-      await client.end();
+      psql.kill();
     }
   });
 });
