@@ -1,4 +1,4 @@
-import { rehearseProject, type ProjectReport } from "@polymigrate/core";
+import { rehearseProject, resolveNeonSettings, type ProjectReport } from "@polymigrate/core";
 import type { Output } from "../output.js";
 import { projectSafety } from "../safety.js";
 import type { CommandContext } from "./context.js";
@@ -9,7 +9,7 @@ function renderRehearsal(project: ProjectReport, output: Output): void {
   const print = project.outcome === "success" ? output.out : output.err;
   print(`${project.project} (${project.stack}): rehearsal on a copy of ${project.database ?? "the target"}`);
   if (rehearsal) {
-    print(`  copy "${rehearsal.copy}" (${rehearsal.method === "template" ? "CREATE DATABASE ... TEMPLATE" : "pg_dump | pg_restore"}, ${rehearsal.withData ? "schema and data" : "schema only"}; dropped)`);
+    print(`  copy "${rehearsal.copy}" (${rehearsal.method === "template" ? "CREATE DATABASE ... TEMPLATE" : rehearsal.method === "neon-branch" ? `Neon branch ${rehearsal.neonBranch?.id ?? ""}` : "pg_dump | pg_restore"}, ${rehearsal.withData ? "schema and data" : "schema only"}; ${rehearsal.method === "neon-branch" ? "deleted" : "dropped"})`);
     if (rehearsal.migrations.length === 0 && !project.error) print("  nothing pending: nothing to rehearse");
     for (const migration of rehearsal.migrations) {
       const mark = migration.outcome === "applied" ? "✓" : "✗";
@@ -34,13 +34,17 @@ export async function rehearseCommand(context: CommandContext) {
   return runEachProject(
     "rehearse",
     context.targets(),
-    (target) =>
-      rehearseProject(target, {
+    (target) => {
+      // A project with a neon configuration rehearses on a Neon branch (its API key variable must then be set).
+      const neon = context.workspace.projects.find(({ config }) => config.name === target.name)?.config.neon;
+      return rehearseProject(target, {
         emit: context.emit,
         safety: projectSafety(context.workspace, target.name, args),
         ...(args.noData ? { noData: true } : {}),
         ...(args.to === undefined ? {} : { to: args.to }),
-      }),
+        ...(neon ? { neon: resolveNeonSettings(neon, context.workspace.env, { project: target.name, flag: '"migrate rehearse" on a Neon branch', instead: 'remove "neon" from the project to rehearse on a copy made on the server' }) } : {}),
+      });
+    },
     (project) => {
       if (!args.json) renderRehearsal(project, context.output);
     },

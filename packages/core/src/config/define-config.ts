@@ -1,6 +1,7 @@
 import type { StackName } from "../model/adapter.js";
 import type { LintSettings } from "../lint/lint-finding.js";
 import { MigrateError } from "../model/errors.js";
+import type { NeonConfig } from "../neon/neon-api.js";
 
 /** The stacks a configuration may name. */
 export const STACK_NAMES: readonly StackName[] = ["sql", "prisma", "drizzle", "alembic"];
@@ -30,6 +31,8 @@ export interface ProjectConfig {
   retries?: number;
   /** This project's safety lint: rules to disable (`disable: ["prefer-robust-stmts"]`), Squawk rules to include. */
   lint?: LintSettings;
+  /** Neon: `up --branch-first` branches the target first, `rehearse` runs on a branch (see docs/neon.md). */
+  neon?: NeonConfig;
 }
 
 /** A `migrate.config.*` file. */

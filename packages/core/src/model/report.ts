@@ -110,6 +110,8 @@ export interface ProjectReport {
   restorePoint?: { time: string; lsn?: string; howTo: string };
   /** `up --snapshot`: the snapshot taken before the run; `down --to-snapshot`: the snapshot restored. */
   snapshot?: SnapshotReport;
+  /** `up --branch-first`: the Neon branch made of the target before the run (its state before the migrations). */
+  neonBranch?: NeonBranchReport;
   /** How long this run waited for another run's migration lock, when it had to. */
   lockWaitedMs?: number;
   /** `reset`: the schemas it dropped before applying every migration again. */
@@ -180,12 +182,27 @@ export interface DriftReport {
   differences: Array<{ kind: string; name: string; change: "added" | "removed" | "altered"; before?: string; after?: string; message: string }>;
 }
 
+/** A Neon branch Polymigrate made through Neon's API (`up --branch-first`, or `rehearse`'s copy). */
+export interface NeonBranchReport {
+  id: string;
+  name: string;
+  parentId?: string;
+  /** The host of the branch's read_write endpoint. */
+  host: string;
+  /** When it was made. */
+  createdAt: string;
+  /** How to go back to it (`up --branch-first`). */
+  howTo?: string;
+}
+
 /** `rehearse`: the throwaway copy of the target and what each pending migration did on it. */
 export interface RehearsalReport {
   /** The copy's database name (dropped after the run). */
   copy: string;
-  /** `template`: CREATE DATABASE ... TEMPLATE (nobody else was connected to the target); `dump`: pg_dump | pg_restore. */
-  method: "template" | "dump";
+  /** `template`: CREATE DATABASE ... TEMPLATE (nobody else was connected to the target); `dump`: pg_dump | pg_restore; `neon-branch`: a Neon branch (deleted after). */
+  method: "template" | "dump" | "neon-branch";
+  /** `neon-branch`: the branch the rehearsal ran on. */
+  neonBranch?: NeonBranchReport;
   /** Whether the copy has the target's data (`--no-data`: schema only). */
   withData: boolean;
   /** Why this method. */

@@ -12,11 +12,14 @@ import { pgEnvironment } from "../snapshot/pg-tools.js";
 import { loadSqlParser, splitStatements } from "../sql/statements.js";
 import { readProjectPlan, selectPending, startReport, upProject, type ProjectCommandOptions, type ProjectTarget } from "../run/project-run.js";
 import { locksOfStatement, type StatementLock } from "./statement-locks.js";
+import { createNeonBranch, deleteNeonBranch, neonBranchUrl, type NeonSettings } from "../neon/neon-api.js";
 
 /** Options of {@link rehearseProject}. */
 export interface RehearseOptions extends ProjectCommandOptions {
   /** Copy the schema only, not the data (for large databases); forces the pg_dump copy. */
   noData?: boolean;
+  /** Neon configured: the copy is a Neon branch of the target, made through Neon's API and deleted after. */
+  neon?: NeonSettings;
 }
 
 function databaseUrl(url: string, database: string): string {
@@ -187,24 +190,44 @@ async function locksOfMigration(target: ProjectTarget, migration: Migration, cop
 export async function rehearseProject(target: ProjectTarget, options: RehearseOptions = {}): Promise<ProjectReport> {
   const started = performance.now();
   const copy = `polymigrate_rehearse_${randomBytes(5).toString("hex")}`;
-  const copyUrl = databaseUrl(target.url.url, copy);
+  let copyUrl = databaseUrl(target.url.url, copy);
   const source = databaseOf(target.url.url);
-  const scratch: ProjectTarget = { ...target, url: { ...target.url, url: copyUrl, display: redactUrl(copyUrl) } };
+  let scratch: ProjectTarget = { ...target, url: { ...target.url, url: copyUrl, display: redactUrl(copyUrl) } };
   const report: ProjectReport = startReport(target);
   const rehearsal: RehearsalReport = { copy, method: "template", withData: !options.noData, migrations: [] };
   report.rehearsal = rehearsal;
   // The admin session sits on the server's maintenance database: a session on the target would stop it being a template.
-  let admin: DatabaseSession;
-  try {
-    admin = await connect(databaseUrl(target.url.url, "postgres"), { source: target.url.source, applicationName: "polymigrate rehearse" });
-  } catch {
-    admin = await connect(databaseUrl(target.url.url, "template1"), { source: target.url.source, applicationName: "polymigrate rehearse" });
+  let admin: DatabaseSession | undefined;
+  if (!options.neon) {
+    try {
+      admin = await connect(databaseUrl(target.url.url, "postgres"), { source: target.url.source, applicationName: "polymigrate rehearse" });
+    } catch {
+      admin = await connect(databaseUrl(target.url.url, "template1"), { source: target.url.source, applicationName: "polymigrate rehearse" });
+    }
   }
   let created = false;
+  let neonBranchId: string | undefined;
   try {
-    const others = await otherSessionCount(admin.client, source);
-    let templated = false;
-    if (!options.noData && others === 0) {
+    if (options.neon) {
+      // Neon: the copy is a branch of the target (copy-on-write, schema and data), reached at its own endpoint.
+      const createdAt = new Date();
+      const branch = await createNeonBranch({ settings: options.neon, name: copy.replace(/_/g, "-"), targetUrl: target.url.url });
+      neonBranchId = branch.id;
+      copyUrl = neonBranchUrl(target.url.url, branch.host);
+      scratch = { ...target, url: { ...target.url, url: copyUrl, display: redactUrl(copyUrl) } };
+      Object.assign(rehearsal, {
+        copy: branch.name,
+        method: "neon-branch",
+        withData: true,
+        reason: `Neon is configured: the copy is Neon branch "${branch.name}" (${branch.id}) of the target${options.noData ? ", with its data (a branch always has it; --no-data does not apply)" : ""}, deleted after`,
+        neonBranch: { id: branch.id, name: branch.name, ...(branch.parentId ? { parentId: branch.parentId } : {}), host: branch.host, createdAt: createdAt.toISOString() },
+      } satisfies Partial<RehearsalReport>);
+    }
+    const others = admin ? await otherSessionCount(admin.client, source) : 0;
+    let templated = Boolean(options.neon);
+    if (!admin) {
+      // Neon: the branch is the copy.
+    } else if (!options.noData && others === 0) {
       try {
         await admin.client.query(`CREATE DATABASE ${quoteIdent(copy)} TEMPLATE ${quoteIdent(source)}`);
         templated = true;
@@ -219,7 +242,7 @@ export async function rehearseProject(target: ProjectTarget, options: RehearseOp
         ? "--no-data: the schema only, copied with pg_dump --schema-only | pg_restore"
         : `${others} other session(s) connected to the target, so it cannot serve as a template: copied with pg_dump | pg_restore`;
     }
-    if (!templated) {
+    if (!templated && admin) {
       rehearsal.method = "dump";
       try {
         await admin.client.query(`CREATE DATABASE ${quoteIdent(copy)}`);
@@ -301,8 +324,15 @@ export async function rehearseProject(target: ProjectTarget, options: RehearseOp
     report.outcome = "failed";
     report.error = { code: (error as MigrateError).code ?? "MIGRATION_FAILED", message: redact((error as Error).message) };
   } finally {
-    if (created) await admin.client.query(`DROP DATABASE IF EXISTS ${quoteIdent(copy)} WITH (FORCE)`).catch(() => {});
-    await admin.close();
+    if (created && admin) await admin.client.query(`DROP DATABASE IF EXISTS ${quoteIdent(copy)} WITH (FORCE)`).catch(() => {});
+    await admin?.close();
+    if (neonBranchId && options.neon) {
+      await deleteNeonBranch({ settings: options.neon, branchId: neonBranchId }).catch((error: unknown) => {
+        const message = `Could not delete the rehearsal's Neon branch "${rehearsal.copy}" (${neonBranchId}): ${redact((error as Error).message)} Delete it in Neon's console.`;
+        options.emit?.({ type: "notice", project: target.name, level: "warning", message });
+        rehearsal.reason = `${rehearsal.reason ?? ""}; ${message}`;
+      });
+    }
     report.durationMs = Math.round(performance.now() - started);
   }
   return report;

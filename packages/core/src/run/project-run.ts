@@ -22,6 +22,7 @@ import { takeSnapshot } from "../snapshot/take-snapshot.js";
 import { restoreSnapshot } from "../snapshot/restore-snapshot.js";
 import { detectDrift, recordRunInLedger, writeLedgerRow } from "../ledger/ledger-run.js";
 import { hasLedger, readLedgerRuns, type LedgerCommand } from "../ledger/ledger-store.js";
+import { branchFirstName, createNeonBranch, type NeonSettings } from "../neon/neon-api.js";
 
 /** One project, ready to run: its adapter and the URL the direct-URL policy accepted. */
 export interface ProjectTarget {
@@ -53,6 +54,8 @@ export interface ProjectCommandOptions {
   snapshotsDir?: string;
   /** `up --snapshot`: save what the run may change first; `includeData` is `--snapshot-data`. */
   snapshot?: { includeData: boolean };
+  /** `up --branch-first`: make a Neon branch of the target (its state now) before applying anything. */
+  branchFirst?: NeonSettings;
 }
 
 /** What `resolve` records. */
@@ -369,6 +372,16 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
       if (target.production) {
         report.restorePoint = await recordRestorePoint(session);
         emit({ type: "notice", project: target.name, level: "info", message: `Restore point: ${report.restorePoint.howTo}` });
+      }
+      if (options.branchFirst) {
+        const createdAt = new Date();
+        const branch = await createNeonBranch({ settings: options.branchFirst, name: branchFirstName(createdAt), targetUrl: target.url.url });
+        const howTo = `restore by resetting to branch "${branch.name}" (${branch.id}) in Neon project "${options.branchFirst.projectId}": it holds the database as it was before this run.`;
+        report.neonBranch = { id: branch.id, name: branch.name, ...(branch.parentId ? { parentId: branch.parentId } : {}), host: branch.host, createdAt: createdAt.toISOString(), howTo };
+        report.restorePoint = report.restorePoint
+          ? { ...report.restorePoint, howTo: `${report.restorePoint.howTo} Or ${howTo}` }
+          : { time: createdAt.toISOString(), howTo: `Neon branch "${branch.name}": ${howTo}` };
+        emit({ type: "notice", project: target.name, level: "info", message: `Neon branch "${branch.name}" (${branch.id}) made before migrating: ${howTo}` });
       }
       report.migrations = adapter.native
         ? await runNativeUp(target, session, pending, options.safety ?? DEFAULT_SAFETY, emit)
