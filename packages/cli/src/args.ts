@@ -170,7 +170,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: "migrate rehearse [options]",
     summary: "Apply the pending migrations to a throwaway copy of the database, and report their time and locks",
     description:
-      "Copies the target database on its own server (CREATE DATABASE ... TEMPLATE when no other session is connected to it, else pg_dump | pg_restore), applies the pending migrations to the copy one by one, and reports for each its duration, the table locks its statements take (from each statement's kind and the relations it names, as PostgreSQL documents them), the tables it rewrote and the rows it changed. Then drops the copy. The target is not changed. A Neon branch as the copy is not supported yet.",
+      "Copies the target database on its own server (CREATE DATABASE ... TEMPLATE when no other session is connected to it, else pg_dump | pg_restore), applies the pending migrations to the copy one by one, and reports for each its duration, the table locks its statements take (from each statement's kind and the relations it names, as PostgreSQL documents them), the tables it rewrote and the rows it changed. Then drops the copy. The target is not changed. With a neon section in the configuration, the copy is a Neon branch (see docs/neon.md).",
     options: {
       "no-data": { type: "boolean", description: "Copy the schema only, not the data (for large databases; forces pg_dump)" },
       to: { type: "string", value: "<id>", description: "Rehearse pending migrations up to and including <id> only" },
