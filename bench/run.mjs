@@ -320,25 +320,31 @@ async function main() {
       await dropBenchDatabases(`bench_run_n${n}`);
     }
     let lockImpact;
+    const write = (finished) => {
+      const rows = summarize(groups);
+      const markdown = renderTable({ rows, lockImpact, options, host, startedAt, finishedAt: new Date(), loadBefore, loadAfter: finished });
+      if (options.write) {
+        mkdirSync(RESULTS, { recursive: true });
+        writeFileSync(join(RESULTS, "latest.md"), `${markdown}\n`);
+        writeFileSync(
+          join(RESULTS, "latest.json"),
+          `${JSON.stringify({ startedAt, finishedAt: new Date(), options, host: { ...host, uptime: undefined, load: undefined }, loadBefore, loadAfter: finished, rows, lockImpact }, null, 2)}\n`,
+        );
+        writeFileSync(join(RESULTS, "latest.png"), drawChart(rows, lockImpact));
+      }
+      return markdown;
+    };
+    // Scenarios 1-4 are written before the long lock-impact scenario, so that its failure cannot lose them.
+    if (options.lockImpact && groups.length > 0) write(host.uptime());
     if (options.lockImpact) {
       log(`\nScenario 5: lock impact (${options.lockRows} rows, a conflicting lock held ${options.lockHoldSeconds} s)`);
       lockImpact = await runLockImpact({ work: WORK, migrate: MIGRATE, node: NODE, drizzleKit: DRIZZLE_KIT, drizzleModules: DRIZZLE_MODULES, holdSeconds: options.lockHoldSeconds, rows: options.lockRows, log });
     }
     const loadAfter = host.uptime();
     log(`After: ${loadAfter}`);
-    const rows = summarize(groups);
-    const markdown = renderTable({ rows, lockImpact, options, host, startedAt, finishedAt: new Date(), loadBefore, loadAfter });
+    const markdown = write(loadAfter);
     process.stdout.write(`${markdown}\n`);
-    if (options.write) {
-      mkdirSync(RESULTS, { recursive: true });
-      writeFileSync(join(RESULTS, "latest.md"), `${markdown}\n`);
-      writeFileSync(
-        join(RESULTS, "latest.json"),
-        `${JSON.stringify({ startedAt, finishedAt: new Date(), options, host: { ...host, uptime: undefined, load: undefined }, loadBefore, loadAfter, rows, lockImpact }, null, 2)}\n`,
-      );
-      writeFileSync(join(RESULTS, "latest.png"), drawChart(rows, lockImpact));
-      log(`\nWrote ${relative(process.cwd(), join(RESULTS, "latest.md"))}, latest.json and latest.png`);
-    }
+    if (options.write) log(`\nWrote ${relative(process.cwd(), join(RESULTS, "latest.md"))}, latest.json and latest.png`);
     await dropBenchDatabases("bench_");
   } finally {
     await closeAdmin();

@@ -93,7 +93,7 @@ export async function runLockImpact({ work, migrate, node, drizzleKit, drizzleMo
       applied,
       seconds: result.seconds,
       count: latencies.length,
-      maxStall: Math.max(...latencies),
+      maxStall: latencies.reduce((max, value) => Math.max(max, value), 0),
       p99: percentile(latencies, 99),
       ...(c.lockTimeout !== undefined ? { targetSeconds: c.lockTimeout + 0.5 } : {}),
     };

@@ -49,9 +49,9 @@ export function summarize(groups) {
         migrate: Boolean(c.migrate),
         baseline: Boolean(c.baseline),
         median: median(seconds),
-        min: Math.min(...seconds),
-        max: Math.max(...seconds),
-        rssMb: Math.max(...c.samples.map((s) => s.rssMb)),
+        min: seconds.reduce((a, b) => Math.min(a, b), Infinity),
+        max: seconds.reduce((a, b) => Math.max(a, b), -Infinity),
+        rssMb: c.samples.reduce((max, sample) => Math.max(max, sample.rssMb), 0),
         samples: seconds,
         timedOut: c.samples.some((sample) => sample.timedOut),
       };
