@@ -42,7 +42,7 @@ export interface CommandSpec {
 }
 
 /** The subcommands. */
-export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint" | "rehearse" | "baseline" | "reset";
+export type CommandName = "status" | "up" | "down" | "create" | "resolve" | "verify" | "plan" | "history" | "doctor" | "push" | "lint" | "rehearse" | "baseline" | "reset" | "draft-down";
 
 /** Every subcommand, in the order help lists them. */
 export const COMMANDS: CommandSpec[] = [
@@ -103,6 +103,17 @@ export const COMMANDS: CommandSpec[] = [
       empty: { type: "boolean", description: "An empty migration, without asking the stack's generator" },
     },
     examples: ["migrate create add_users", "migrate create add_posts --project web"],
+  },
+  {
+    name: "draft-down",
+    usage: "migrate draft-down <id> [options]",
+    summary: "Draft the down of an existing SQL migration from its up",
+    description:
+      "Reads the up of a migration written by hand (plain SQL, Prisma or Drizzle) with PostgreSQL's parser and writes the statements that undo it where the stack keeps downs (<id>.down.sql, down.sql in a Prisma migration's folder, <tag>.down.sql beside a Drizzle migration). What SQL cannot undo without losing data becomes a commented IRREVERSIBLE step, and \"migrate down\" then refuses the migration. Review the draft before relying on it.",
+    options: {
+      force: { type: "boolean", description: "Replace an existing down file" },
+    },
+    examples: ["migrate draft-down 0003_add_reviews", "migrate draft-down 20250101120000_add_posts --project web"],
   },
   {
     name: "resolve",
@@ -411,9 +422,12 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     }
     result.allow = kinds as IntegrityProblemKind[];
   }
-  const maxPositionals = spec.name === "create" ? 1 : 0;
+  const maxPositionals = spec.name === "create" || spec.name === "draft-down" ? 1 : 0;
   if (spec.name === "create" && result.positionals.length === 0) {
     throw usageError('"migrate create" needs a name for the migration, e.g. "migrate create add_users".');
+  }
+  if (spec.name === "draft-down" && result.positionals.length === 0) {
+    throw usageError('"migrate draft-down" needs the id of a migration, e.g. "migrate draft-down 0003_add_reviews".');
   }
   if (result.positionals.length > maxPositionals) {
     const extra = result.positionals.slice(maxPositionals).join(" ");

@@ -6,6 +6,7 @@ import { baselineCommand } from "./commands/baseline.js";
 import { createCommand } from "./commands/create.js";
 import type { CommandContext } from "./commands/context.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { draftDownCommand } from "./commands/draft-down.js";
 import { downCommand } from "./commands/down.js";
 import { historyCommand } from "./commands/history.js";
 import { lintCommand } from "./commands/lint.js";
@@ -35,6 +36,7 @@ const COMMANDS = {
   down: downCommand,
   create: createCommand,
   resolve: resolveCommand,
+  "draft-down": draftDownCommand,
   reset: resetCommand,
   verify: verifyCommand,
   plan: planCommand,

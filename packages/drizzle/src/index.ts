@@ -45,6 +45,7 @@ export function createDrizzleAdapterFromConfig(
     capabilities: { rollback: "down-files", execution: "sql", canCreate: true },
     history: createDrizzleHistory({ location, readMigrations }),
     readMigrations,
+    downFileOf: (migration) => migration.file.replace(/\.sql$/, ".down.sql"),
     createMigration: (create) =>
       createDrizzleMigration({ ...create, dir, config, ...(options.writeDown ? { writeDown: options.writeDown } : {}) }),
     pushSchema: (push) => pushDrizzleSchema({ ...push, dir, config }),

@@ -1,10 +1,10 @@
 // The public surface of @polymigrate/prisma: the stack adapter, its parts, and the prisma.config.ts helper.
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { AdapterFactory, AdapterOptions, StackAdapter } from "@polymigrate/core";
 import { createPrismaMigration } from "./prisma-create.js";
 import { createPrismaHistory } from "./prisma-history.js";
-import { findPrismaConfig, readPrismaMigrations, resolvePrismaLayout } from "./prisma-layout.js";
+import { DOWN_FILE, findPrismaConfig, readPrismaMigrations, resolvePrismaLayout } from "./prisma-layout.js";
 
 /** Settings of a Prisma project in `migrate.config.ts`. */
 export interface PrismaStackSettings {
@@ -56,6 +56,7 @@ export function createPrismaStackAdapter(options: AdapterOptions & { settings?: 
     capabilities: { rollback: "down-files", execution: "sql", canCreate: true },
     history: createPrismaHistory({ schema: settings.historySchema ?? "public" }),
     readMigrations: async () => readPrismaMigrations(layout.migrationsDir),
+    downFileOf: (migration) => join(dirname(migration.file), DOWN_FILE),
     createMigration: (create) =>
       createPrismaMigration({
         ...create,

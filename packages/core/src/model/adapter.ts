@@ -116,6 +116,8 @@ export interface StackAdapter {
   native?: NativeRunner;
   /** How to clear a failed migration, in the stack's own terms (one sentence ending with what to run). */
   describeFailedFix?(id: string): string;
+  /** Where this stack keeps the down of a SQL migration (for `draft-down`); absent for stacks whose downs are code. */
+  downFileOf?(migration: Migration): string;
   /**
    * Applies the stack's own rules to a plan the core computed (reading only): rewords or adds problems, such as the
    * checks the stack's own CLI runs. Returns the plan to use.

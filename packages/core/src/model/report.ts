@@ -258,7 +258,7 @@ export interface LintSummary {
 }
 
 /** The commands that produce a report. */
-export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push" | "rehearse" | "baseline" | "reset";
+export type RunCommand = "status" | "up" | "down" | "plan" | "history" | "create" | "resolve" | "verify" | "doctor" | "lint" | "push" | "rehearse" | "baseline" | "reset" | "draft-down";
 
 /** One typed report per run. */
 export interface RunReport {

@@ -46,6 +46,7 @@ export function createSqlAdapter(options: AdapterOptions & { settings?: SqlStack
     capabilities: { rollback: "down-files", execution: "sql", canCreate: true },
     history: createSqlHistory({ schema: settings.schema ?? "polymigrate", table: settings.table ?? "sql_migrations" }),
     readMigrations: async () => readSqlMigrations(dir),
+    downFileOf: (migration) => join(dir, `${migration.id}.down.sql`),
     async createMigration(create: SqlCreateMigrationOptions) {
       mkdirSync(dir, { recursive: true });
       const id = nextSqlMigrationId(dir, create.name);
