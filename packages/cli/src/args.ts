@@ -460,7 +460,9 @@ function formatOptions(options: Record<string, OptionSpec>): string[] {
 
 /** The top-level help. */
 export function renderMainHelp(version: string): string {
-  const width = Math.max(...COMMANDS.map((command) => command.name.length + (command.name === "create" ? 7 : 0)));
+  // A command's positional argument, as its usage line names it ("create <name>", "draft-down <id>").
+  const label = (command: CommandSpec) => /^migrate (\S+(?: <[a-z]+>)?)/.exec(command.usage)?.[1] ?? command.name;
+  const width = Math.max(...COMMANDS.map((command) => label(command).length));
   return [
     `migrate ${version}: apply, inspect and roll back PostgreSQL migrations of Prisma, Drizzle, Alembic and plain-SQL`,
     "projects, always over the direct (never the pooled) connection.",
@@ -468,7 +470,7 @@ export function renderMainHelp(version: string): string {
     "Usage: migrate <command> [options]",
     "",
     "Commands:",
-    ...COMMANDS.map((command) => `  ${(command.name === "create" ? "create <name>" : command.name).padEnd(width)}  ${command.summary}`),
+    ...COMMANDS.map((command) => `  ${label(command).padEnd(width)}  ${command.summary}`),
     "",
     "Options for every command:",
     ...formatOptions(COMMON_OPTIONS),

@@ -7,14 +7,15 @@ describe("help and usage errors", () => {
   it("lists every command with one line each", async () => {
     const result = await runCli(["--help"], { cwd });
     expect(result.exitCode).toBe(0);
-    for (const command of ["status", "up", "down", "create <name>", "resolve", "plan", "history", "doctor"]) {
+    const commands = ["status", "up", "down", "create <name>", "draft-down <id>", "resolve", "verify", "lint", "plan", "history"];
+    for (const command of [...commands, "baseline", "rehearse", "doctor", "push", "reset"]) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, "m"));
     }
     expect(result.stdout).toContain("Exit codes: 0 success, 1 a migration or connection failed, 2 refused by a policy or bad usage.");
     expect((await runCli([], { cwd })).stdout).toBe(result.stdout);
   });
 
-  it.each(["status", "up", "deploy", "down", "create", "resolve", "plan", "history", "doctor"])(
+  it.each(["status", "up", "deploy", "down", "create", "draft-down", "resolve", "verify", "lint", "plan", "history", "baseline", "rehearse", "doctor", "push", "reset"])(
     "explains %s with its options and examples",
     async (command) => {
       const result = await runCli([command, "--help"], { cwd });
