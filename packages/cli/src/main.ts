@@ -2,23 +2,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { REFUSAL_CODES, isMigrateError, redact, redactValue } from "@polymigrate/core";
 import { parseCommandLine, renderCommandHelp, renderMainHelp } from "./args.js";
-import { baselineCommand } from "./commands/baseline.js";
-import { createCommand } from "./commands/create.js";
 import type { CommandContext } from "./commands/context.js";
-import { doctorCommand } from "./commands/doctor.js";
-import { draftDownCommand } from "./commands/draft-down.js";
-import { downCommand } from "./commands/down.js";
-import { historyCommand } from "./commands/history.js";
-import { lintCommand } from "./commands/lint.js";
-import { planCommand } from "./commands/plan.js";
-import { resetCommand } from "./commands/reset.js";
-import { resolveCommand } from "./commands/resolve.js";
-import { pushCommand } from "./commands/push.js";
-import { rehearseCommand } from "./commands/rehearse.js";
 import { exitCodeOf } from "./commands/run-projects.js";
-import { statusCommand } from "./commands/status.js";
-import { upCommand } from "./commands/up.js";
-import { verifyCommand } from "./commands/verify.js";
 import { createOutput, type Streams } from "./output.js";
 import { loadWorkspace, resolveTargets } from "./projects.js";
 import { createProgressRenderer } from "./render/human.js";
@@ -30,22 +15,23 @@ export interface MainOptions extends Streams {
   env: Record<string, string | undefined>;
 }
 
+// Commands load on first use: a run pays only for the code of the command it runs.
 const COMMANDS = {
-  status: statusCommand,
-  up: upCommand,
-  down: downCommand,
-  create: createCommand,
-  resolve: resolveCommand,
-  "draft-down": draftDownCommand,
-  reset: resetCommand,
-  verify: verifyCommand,
-  plan: planCommand,
-  history: historyCommand,
-  lint: lintCommand,
-  doctor: doctorCommand,
-  push: pushCommand,
-  rehearse: rehearseCommand,
-  baseline: baselineCommand,
+  status: () => import("./commands/status.js").then((module) => module.statusCommand),
+  up: () => import("./commands/up.js").then((module) => module.upCommand),
+  down: () => import("./commands/down.js").then((module) => module.downCommand),
+  create: () => import("./commands/create.js").then((module) => module.createCommand),
+  resolve: () => import("./commands/resolve.js").then((module) => module.resolveCommand),
+  "draft-down": () => import("./commands/draft-down.js").then((module) => module.draftDownCommand),
+  reset: () => import("./commands/reset.js").then((module) => module.resetCommand),
+  verify: () => import("./commands/verify.js").then((module) => module.verifyCommand),
+  plan: () => import("./commands/plan.js").then((module) => module.planCommand),
+  history: () => import("./commands/history.js").then((module) => module.historyCommand),
+  lint: () => import("./commands/lint.js").then((module) => module.lintCommand),
+  doctor: () => import("./commands/doctor.js").then((module) => module.doctorCommand),
+  push: () => import("./commands/push.js").then((module) => module.pushCommand),
+  rehearse: () => import("./commands/rehearse.js").then((module) => module.rehearseCommand),
+  baseline: () => import("./commands/baseline.js").then((module) => module.baselineCommand),
 } as const;
 
 function readVersion(): string {
@@ -97,7 +83,8 @@ export async function main(argv: string[], options: MainOptions): Promise<number
         if (event.type === "notice" && event.level === "warning") output.err(`warning: ${event.project ? `${event.project}: ` : ""}${event.message}`);
       },
     };
-    const report = await COMMANDS[args.command](context);
+    const command = await COMMANDS[args.command]();
+    const report = await command(context);
     if (args.json) output.out(JSON.stringify(redactValue(report), null, 2));
     if ("startedAt" in report) {
       writeReports(report, { request: reportRequest, env: options.env, cwd, shellCwd: options.cwd, output, version: readVersion() });

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
-import { createJiti } from "jiti";
 import {
   MigrateError,
   resolveMigrationUrl,
@@ -46,6 +45,8 @@ async function importConfig(file: string): Promise<unknown> {
   }
   // A config imports defineConfig from @polymigrate/cli (or core); point those at this CLI's own copies, so that a
   // config works even where the packages are not installed beside it (a global install, a bare folder).
+  // jiti (a TypeScript loader) is loaded only for configurations that need it.
+  const { createJiti } = await import("jiti");
   const jiti = createJiti(import.meta.url, {
     moduleCache: false,
     fsCache: false,
