@@ -27,6 +27,8 @@ export interface ApplyOptions {
  * each time: a migration that cannot get its table lock gives up quickly, lets the application's queries through,
  * and tries again.
  */
+const appliedSettings = new WeakMap<DatabaseSession, string>();
+
 async function runWithRetries(
   session: DatabaseSession,
   settings: SafetySettings,
@@ -34,7 +36,12 @@ async function runWithRetries(
   id: string,
   attempt: () => Promise<SqlScriptResult>,
 ): Promise<{ result: SqlScriptResult; attempts: number }> {
-  await applySessionSettings(session.client, settings);
+  // Set once per session while they stay the same: a round trip per migration adds up over hundreds of migrations.
+  const key = `${settings.lockTimeoutMs}/${settings.statementTimeoutMs}`;
+  if (appliedSettings.get(session) !== key) {
+    await applySessionSettings(session.client, settings);
+    appliedSettings.set(session, key);
+  }
   for (let attempts = 1; ; attempts++) {
     const result = await attempt();
     const canRetry =
@@ -61,6 +68,8 @@ interface MigrationStep {
   total: number;
   direction: "up" | "down";
   script: SqlScript;
+  /** Whether a later migration of the run commits after this one (so this commit need not wait for the flush). */
+  isDeferredFlush: boolean;
   /** Writes the history inside the script's transaction. */
   record: (statementsApplied: number) => Promise<void>;
 }
@@ -76,6 +85,7 @@ async function runStep(session: DatabaseSession, options: ApplyOptions, step: Mi
         options.emit({ type: "migration-start", project: options.project, id: migration.id, index: step.index, total: step.total, transactional, direction }),
       onStatement: (statement) => options.emit({ type: "statement-end", project: options.project, id: migration.id, ...statement }),
       beforeCommit: step.record,
+      isDeferredFlush: step.isDeferredFlush,
     }),
   );
   const outcome = result.isSuccess ? (direction === "up" ? "applied" : "rolled-back") : "failed";
@@ -122,6 +132,7 @@ export async function applyMigrations(
       total: migrations.length,
       direction: "up",
       script,
+      isDeferredFlush: index < migrations.length - 1,
       record: async (statementsApplied) => {
         const finishedAt = new Date();
         const durationMs = finishedAt.getTime() - startedAt.getTime();
@@ -137,7 +148,18 @@ export async function applyMigrations(
     }
     reports.push(report);
   }
+  await flushDeferredCommits(session, migrations.length, reports);
   return reports;
+}
+
+/**
+ * When the run ended before its last migration committed (a failure), the commits before it may still wait for the
+ * WAL flush: one tiny transaction with an xid commits synchronously, and flushing it flushes everything before it.
+ */
+async function flushDeferredCommits(session: DatabaseSession, total: number, reports: MigrationReport[]): Promise<void> {
+  const done = reports.filter((report) => report.outcome === "applied" || report.outcome === "rolled-back").length;
+  if (done === 0 || done === total) return;
+  await session.client.query("BEGIN; SELECT txid_current(); COMMIT").catch(() => {});
 }
 
 /** Options of {@link rollbackMigrations}. */
@@ -165,9 +187,11 @@ export async function rollbackMigrations(
         total: migrations.length,
         direction: "down",
         script: { sql: down.sql, file: down.file, ...(down.line ? { line: down.line } : {}) },
+        isDeferredFlush: index < migrations.length - 1,
         record: () => adapter.history.recordRolledBack(session.client, migration),
       }),
     );
   }
+  await flushDeferredCommits(session, migrations.length, reports);
   return reports;
 }

@@ -29,6 +29,13 @@ export interface RunSqlScriptOptions {
   beforeCommit?: (statementsApplied: number) => Promise<void>;
   /** Called once it is known whether the script runs in a transaction, before its first statement. */
   onStart?: (transactional: boolean) => void;
+  /**
+   * Commit without waiting for the WAL flush (`synchronous_commit = off` for this transaction only). Safe for every
+   * migration of a run but the last: the last commit waits for the flush, and WAL is flushed in order, so when the run
+   * returns, every migration of it is durable; a server crash before that loses only whole migrations, each with its
+   * history row, never half of one.
+   */
+  isDeferredFlush?: boolean;
   onStatement?: (statement: StatementReport) => void;
 }
 
@@ -96,7 +103,7 @@ export async function runSqlScript(
   const started = performance.now();
   let current: SqlStatement | undefined;
   try {
-    if (transactional) await client.query("BEGIN");
+    if (transactional) await client.query(options.isDeferredFlush ? "BEGIN; SET LOCAL synchronous_commit TO off" : "BEGIN");
     for (const [index, statement] of statements.entries()) {
       current = statement;
       const statementStarted = performance.now();
