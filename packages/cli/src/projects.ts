@@ -12,7 +12,7 @@ import {
   type ResolvedUrl,
   type StackAdapter,
 } from "@polymigrate/core";
-import { loadInstalledStacks, loadStack } from "./stacks.js";
+import { loadCandidateStacks, loadStack } from "./stacks.js";
 
 /** The configuration file names looked for, in order. */
 export const CONFIG_FILES = ["migrate.config.ts", "migrate.config.mts", "migrate.config.js", "migrate.config.mjs", "migrate.config.json"];
@@ -49,7 +49,6 @@ async function importConfig(file: string): Promise<unknown> {
   const { createJiti } = await import("jiti");
   const jiti = createJiti(import.meta.url, {
     moduleCache: false,
-    fsCache: false,
     alias: {
       "@polymigrate/cli": fileURLToPath(new URL("./index.js", import.meta.url)),
       "@polymigrate/core": fileURLToPath(import.meta.resolve("@polymigrate/core")),
@@ -98,7 +97,7 @@ export async function loadWorkspace(options: {
     root = options.cwd;
     if (!existsSync(root)) throw new MigrateError("USAGE", `The folder "${root}" does not exist. Check --cwd.`);
     const detected = [];
-    for (const factory of await loadInstalledStacks()) {
+    for (const factory of await loadCandidateStacks(root)) {
       const found = factory.detect(root);
       if (found) detected.push({ stack: factory.stack, dir: found.dir });
     }

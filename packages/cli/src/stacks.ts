@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { MigrateError, sqlStack, type AdapterFactory, type StackName } from "@polymigrate/core";
 
 // Adapter packages are loaded on first use, so that a run on one stack never loads another stack's code.
@@ -30,10 +32,31 @@ export async function loadStack(stack: StackName): Promise<AdapterFactory> {
   return factory;
 }
 
-/** Loads the factories that are installed, for detection. */
-export async function loadInstalledStacks(): Promise<AdapterFactory[]> {
+// The files that can make a folder a project of each stack: a stack's package is loaded (and its detect asked) only
+// when one is there, so that detection does not pay for loading every adapter.
+const MARKERS: Record<StackName, (names: string[], folder: string) => boolean> = {
+  prisma: (names, folder) =>
+    names.includes("prisma") || names.some((name) => name.startsWith("prisma.config.")) || hasPrismaPackageKey(folder, names),
+  drizzle: (names) => names.some((name) => name.startsWith("drizzle.config.")),
+  alembic: (names) => names.includes("alembic.ini"),
+  sql: (names) => names.includes("migrations"),
+};
+
+function hasPrismaPackageKey(folder: string, names: string[]): boolean {
+  if (!names.includes("package.json")) return false;
+  try {
+    return "prisma" in (JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as object);
+  } catch {
+    return false;
+  }
+}
+
+/** Loads the factories of the stacks whose marker files are in `folder` and whose packages are installed. */
+export async function loadCandidateStacks(folder: string): Promise<AdapterFactory[]> {
+  const names = existsSync(folder) ? readdirSync(folder) : [];
   const factories: AdapterFactory[] = [];
   for (const stack of DETECTION_ORDER) {
+    if (!MARKERS[stack](names, folder)) continue;
     try {
       factories.push(await loadStack(stack));
     } catch (error) {

@@ -72,7 +72,8 @@ async function importConfig(file: string): Promise<unknown> {
       throw invalid(file, `"${basename(file)}" is not valid JSON: ${redact((cause as Error).message)}. Fix the file`);
     }
   }
-  const jiti = createJiti(file, { moduleCache: false, fsCache: false, interopDefault: true });
+  // The transpiled config is cached on disk (keyed by its content), so that only the first run pays for Babel.
+  const jiti = createJiti(file, { moduleCache: false, interopDefault: true });
   try {
     return await withoutConsole(() => jiti.import(file, { default: true }));
   } catch (cause) {
