@@ -276,6 +276,7 @@ function render(file) {
     groups.get(key).push(row);
   }
   for (const group of groups.values()) addPairedRatios(group);
+  for (const row of saved.rows) if (row.timedOut) for (const target of row.targets) target.met = false;
   const markdown = renderTable({
     rows: saved.rows,
     lockImpact: saved.lockImpact,

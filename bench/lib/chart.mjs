@@ -112,7 +112,7 @@ export function drawChart(rows, lockImpact) {
     seen.get(key).bars.push({
       label: row.label,
       value: row.median,
-      text: `${row.median.toFixed(row.median < 10 ? 3 : 1)} S${row.migrate && row.targets.length ? (missed ? "  TARGET MISSED" : "  TARGET MET") : ""}`,
+      text: `${row.timedOut ? "> " : ""}${row.median.toFixed(row.median < 10 ? 3 : 1)} S${row.migrate && row.targets.length ? (missed ? "  TARGET MISSED" : "  TARGET MET") : ""}`,
       color: row.baseline ? COLORS.floor : row.migrate ? (missed ? COLORS.missed : COLORS.migrate) : COLORS.raw,
     });
   }

@@ -70,7 +70,8 @@ export function summarize(groups) {
     addPairedRatios(group);
     for (const row of group) {
       row.targets = targetOf(row, group);
-      if (row.timedOut) for (const target of row.targets) if (!/RSS/.test(target.text)) target.met = false;
+      // A stopped command has no full measurement: its targets (memory included) count as missed.
+      if (row.timedOut) for (const target of row.targets) target.met = false;
     }
     rows.push(...group);
   }
@@ -122,7 +123,7 @@ export function renderTable({ rows, lockImpact, options, host, startedAt, finish
       const target = row.targets.map((t) => t.text).join("; ");
       const met = row.targets.length ? row.targets.map((t) => (t.met ? "yes" : "**NO**")).join("; ") : "";
       const time = row.timedOut ? `> ${s(row.median)} (stopped at --timeout, 1 run)` : `${s(row.median)} (${s(row.min)}–${s(row.max)})`;
-      out.push(`| ${row.n} | ${row.label} | ${time} | ${row.rssMb.toFixed(0)} | ${row.timedOut ? "> " : ""}${ratio} | ${row.pairedRatio ? `${row.pairedRatio.toFixed(2)}x` : ""} | ${raw ? `${row.timedOut ? "> " : ""}${raw}` : ""} | ${target} | ${met} |`);
+      out.push(`| ${row.n} | ${row.label} | ${time} | ${row.timedOut ? "n/a" : row.rssMb.toFixed(0)} | ${row.timedOut ? "> " : ""}${ratio} | ${row.pairedRatio ? `${row.pairedRatio.toFixed(2)}x` : ""} | ${raw ? `${row.timedOut ? "> " : ""}${raw}` : ""} | ${target} | ${met} |`);
     }
   }
   if (lockImpact) {
