@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import { MigrateError, type ProjectConfig, type RunReport } from "@polymigrate/core";
 import type { CommandContext } from "./context.js";
+import { fileReport, requireOneProject } from "./single-project.js";
 import { resolveProjectUrl } from "../projects.js";
 
 // A generator may need the database (Alembic's autogenerate, Prisma 6's diff): give it the project's URL through the
@@ -16,12 +17,9 @@ function optionalProjectUrl(context: CommandContext, config: ProjectConfig): str
 
 /** `migrate create <name>`: a new migration in the project's own layout. */
 export async function createCommand(context: CommandContext): Promise<RunReport> {
-  const { workspace, args, output } = context;
-  if (workspace.projects.length > 1) {
-    const names = workspace.projects.map(({ config }) => `"${config.name}"`).join(", ");
-    throw new MigrateError("USAGE", `"migrate create" works on one project; choose one with --project (${names}).`);
-  }
-  const [{ config, adapter }] = workspace.projects as [(typeof workspace.projects)[number]];
+  const { args, output } = context;
+  const selected = requireOneProject(context, "create");
+  const { config, adapter } = selected;
   if (!adapter.createMigration) {
     throw new MigrateError("USAGE", `The "${adapter.stack}" stack cannot create migrations from migrate. Use the stack's own tool.`);
   }
@@ -33,23 +31,5 @@ export async function createCommand(context: CommandContext): Promise<RunReport>
     output.out(result.isEmpty ? `No schema change found: nothing created for "${config.name}".` : `Created ${result.id} in ${config.name}:`);
     for (const file of result.files) output.out(`  ${relative(context.cwd, file) || file}`);
   }
-  return {
-    command: "create",
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
-    outcome: "success",
-    projects: [
-      {
-        project: config.name,
-        stack: adapter.stack,
-        dir: adapter.dir,
-        outcome: "success",
-        policies: [],
-        migrations: [{ id: result.id, name, outcome: "pending" }],
-        problems: [],
-        durationMs: Date.now() - started,
-        created: result,
-      },
-    ],
-  };
+  return fileReport("create", selected, started, { id: result.id, name, outcome: "pending" }, { created: result });
 }

@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { MigrateError, draftDownFile, type RunReport } from "@polymigrate/core";
 import type { CommandContext } from "./context.js";
+import { fileReport, requireOneProject } from "./single-project.js";
 
 /**
  * `migrate draft-down <id>`: drafts the down of an existing SQL migration from its up with PostgreSQL's parser (for a
@@ -9,12 +10,9 @@ import type { CommandContext } from "./context.js";
  * IRREVERSIBLE step, which makes `down` refuse it.
  */
 export async function draftDownCommand(context: CommandContext): Promise<RunReport> {
-  const { workspace, args, output } = context;
-  if (workspace.projects.length > 1) {
-    const names = workspace.projects.map(({ config }) => `"${config.name}"`).join(", ");
-    throw new MigrateError("USAGE", `"migrate draft-down" works on one project; choose one with --project (${names}).`);
-  }
-  const [{ config, adapter }] = workspace.projects as [(typeof workspace.projects)[number]];
+  const { args, output } = context;
+  const selected = requireOneProject(context, "draft-down");
+  const { config, adapter } = selected;
   const id = args.positionals[0] as string;
   if (!adapter.downFileOf) {
     throw new MigrateError("USAGE", `The "${adapter.stack}" stack's downs are code (its own downgrade), not SQL files: there is nothing to draft.`);
@@ -31,22 +29,5 @@ export async function draftDownCommand(context: CommandContext): Promise<RunRepo
   if (!args.json) {
     output.out(`Drafted ${relative(context.cwd, file) || file} from ${relative(context.cwd, migration.file) || migration.file}${drafted.isIrreversible ? ": it has IRREVERSIBLE steps, so \"migrate down\" refuses it until you write them or take a snapshot" : ""}. Review it before relying on it.`);
   }
-  return {
-    command: "draft-down",
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
-    outcome: "success",
-    projects: [
-      {
-        project: config.name,
-        stack: adapter.stack,
-        dir: adapter.dir,
-        outcome: "success",
-        policies: [],
-        migrations: [{ id, name: migration.name, outcome: "pending", file }],
-        problems: [],
-        durationMs: Date.now() - started,
-      },
-    ],
-  };
+  return fileReport("draft-down", selected, started, { id, name: migration.name, outcome: "pending", file });
 }

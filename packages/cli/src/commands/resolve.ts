@@ -1,16 +1,14 @@
-import { resolveProject, MigrateError } from "@polymigrate/core";
+import { resolveProject } from "@polymigrate/core";
 import { renderProjectSummary } from "../render/human.js";
 import type { CommandContext } from "./context.js";
 import { runEachProject } from "./run-projects.js";
+import { requireOneProject } from "./single-project.js";
 
 /** `migrate resolve`: records a migration as applied or rolled back without running it. */
 export async function resolveCommand(context: CommandContext) {
   const { args } = context;
+  requireOneProject(context, "resolve");
   const targets = context.targets();
-  if (targets.length > 1) {
-    const names = targets.map((target) => `"${target.name}"`).join(", ");
-    throw new MigrateError("USAGE", `"migrate resolve" works on one project; choose one with --project (${names}).`);
-  }
   const selection = args.resolve!;
   const report = await runEachProject("resolve", targets, (target) =>
     resolveProject(target, selection, { emit: context.emit, ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }) }),
