@@ -13,6 +13,8 @@ import { humanOutputFor, writeErrorReport, writeReports, type ReportRequest } fr
 export interface MainOptions extends Streams {
   cwd: string;
   env: Record<string, string | undefined>;
+  /** Aborts when the process is asked to stop (SIGINT, SIGTERM): runs stop at their next safe point and report. */
+  signal?: AbortSignal;
 }
 
 // Commands load on first use: a run pays only for the code of the command it runs.
@@ -78,6 +80,7 @@ export async function main(argv: string[], options: MainOptions): Promise<number
       output: humanOutput,
       workspace,
       targets: () => resolveTargets(workspace, { allowPooledUrl: args.allowPooledUrl }),
+      ...(options.signal ? { signal: options.signal } : {}),
       emit: args.json ? () => {} : createProgressRenderer(humanOutput),
       warn: (event) => {
         if (event.type === "notice" && event.level === "warning") output.err(`warning: ${event.project ? `${event.project}: ` : ""}${event.message}`);

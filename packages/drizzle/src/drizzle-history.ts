@@ -1,4 +1,4 @@
-import { quoteIdent, type HistoryEntry, type HistoryStore, type HistoryTableName, type Migration, type Queryable } from "@polymigrate/core";
+import { MigrateError, quoteIdent, type HistoryEntry, type HistoryStore, type HistoryTableName, type Migration, type Queryable } from "@polymigrate/core";
 import { drizzleMetaOf } from "./drizzle-layout.js";
 
 /** One row of drizzle's history table, as stored. */
@@ -104,7 +104,19 @@ export function createDrizzleHistory(options: DrizzleHistoryOptions): HistorySto
     },
     async recordApplied(db, migration) {
       const { when } = drizzleMetaOf(migration);
-      await db.query(`insert into ${table} ("hash", "created_at") values($1, $2)`, [migration.checksum, when]);
+      // Never a second row for one migration (drizzle's table has no unique key): a run that somehow lost its
+      // exclusivity fails here, inside the migration's transaction, instead of applying it twice.
+      const result = await db.query(
+        `insert into ${table} ("hash", "created_at") select $1, $2 where not exists (select 1 from ${table} where "created_at" = $2 and "hash" = $1)`,
+        [migration.checksum, when],
+      );
+      if (result.rowCount === 0) {
+        throw new MigrateError(
+          "HISTORY_INVALID",
+          `Migration "${migration.id}" is already recorded in ${table}: another run applied it while this one ran. This run's transaction was rolled back; run "migrate status".`,
+          { details: { id: migration.id } },
+        );
+      }
     },
     async recordRolledBack(db, migration) {
       const rows = await readDrizzleRows(db, location);

@@ -47,6 +47,15 @@ function createTableSql(table: string): string {
 )`;
 }
 
+/** The error for a second history row of one migration: another run applied it, so this one rolls back. */
+export function alreadyApplied(id: string, table: string): MigrateError {
+  return new MigrateError(
+    "HISTORY_INVALID",
+    `Migration "${id}" is already recorded as applied in ${table}: another run applied it while this one ran. This run's transaction was rolled back; run "migrate status".`,
+    { details: { id } },
+  );
+}
+
 /** Whether a row is Prisma's "failed" state: started, neither finished nor rolled back. */
 export function isFailedRow(row: Pick<PrismaMigrationRow, "finished_at" | "rolled_back_at">): boolean {
   return row.finished_at === null && row.rolled_back_at === null;
@@ -121,9 +130,28 @@ export function createPrismaHistory(options: PrismaHistoryOptions = {}): History
     async read(db) {
       return toHistoryEntries(await readRows(db));
     },
+    async recordStarted(db, migration, record) {
+      // The row Prisma writes before it runs a migration: finished_at NULL. Until it is finished, Prisma's own
+      // `migrate deploy` stops on it (P3009), as it would after its own crash.
+      await insertRow(db, migration, { startedAt: record.startedAt, finishedAt: null, logs: null, appliedStepsCount: 0 });
+    },
     async recordApplied(db, migration, record) {
       // Prisma counts a migration script as one step: a finished migration has applied_steps_count 1.
-      await insertRow(db, migration, { startedAt: record.startedAt, finishedAt: record.finishedAt, logs: null, appliedStepsCount: 1 });
+      if (record.wasStarted) {
+        await db.query(
+          `UPDATE ${table} SET finished_at = $2, applied_steps_count = 1 WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL`,
+          [migration.id, record.finishedAt],
+        );
+        return;
+      }
+      // Never a second row for an applied migration: a run that somehow lost its exclusivity fails here instead.
+      const result = await db.query(
+        `INSERT INTO ${table} (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count)
+         SELECT $1, $2, $3, $4, NULL, NULL, $5, 1
+          WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE migration_name = $4 AND finished_at IS NOT NULL AND rolled_back_at IS NULL)`,
+        [randomUUID(), migration.checksum, record.finishedAt, migration.id, record.startedAt],
+      );
+      if (result.rowCount === 0) throw alreadyApplied(migration.id, table);
     },
     async recordFailed(db, migration, record) {
       // The row Prisma itself leaves after a failure: finished_at and rolled_back_at NULL, the error in logs. A
@@ -133,6 +161,10 @@ export function createPrismaHistory(options: PrismaHistoryOptions = {}): History
         `Polymigrate: migration "${migration.id}" failed after ${record.statementsApplied} statement(s) had run ` +
           `(rolled back with its transaction when it ran in one).\n${record.message}`,
       );
+      if (record.wasStarted) {
+        await db.query(`UPDATE ${table} SET logs = $2 WHERE migration_name = $1 AND finished_at IS NULL AND rolled_back_at IS NULL`, [migration.id, logs]);
+        return;
+      }
       await insertRow(db, migration, { startedAt: record.startedAt, finishedAt: null, logs, appliedStepsCount: 0 });
     },
     async recordRolledBack(db, migration) {

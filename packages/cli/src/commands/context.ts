@@ -15,4 +15,6 @@ export interface CommandContext {
   emit: EventSink;
   /** Warnings only, on stderr: for the commands that read. */
   warn: EventSink;
+  /** Aborts when the process is asked to stop: the commands that change the database stop at a safe point. */
+  signal?: AbortSignal;
 }

@@ -17,7 +17,7 @@ export async function downCommand(context: CommandContext) {
     if (own.length > 0) targets = own;
   }
   const report = await runEachProject("down", targets, (target) => {
-    const options = { emit: context.emit, snapshotsDir, ...(args.confirm === undefined ? {} : { confirm: args.confirm }), safety: projectSafety(context.workspace, target.name, context.args), ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }) };
+    const options = { emit: context.emit, snapshotsDir, ...(args.confirm === undefined ? {} : { confirm: args.confirm }), safety: projectSafety(context.workspace, target.name, context.args), ...(args.lockWaitMs === undefined ? {} : { lockWaitMs: args.lockWaitMs }), ...(context.signal ? { signal: context.signal } : {}) };
     if (args.toSnapshot !== undefined) return restoreProjectSnapshot(target, args.toSnapshot, options);
     return downProject(
       target,
@@ -28,6 +28,7 @@ export async function downCommand(context: CommandContext) {
     (project) => {
       if (!args.json) renderProjectSummary(project, "down", context.output, context.cwd);
     },
+    context.signal,
   );
   return report;
 }

@@ -6,10 +6,13 @@ export async function runEachProject(
   targets: ProjectTarget[],
   run: (target: ProjectTarget) => Promise<ProjectReport>,
   onProject?: (report: ProjectReport) => void,
+  signal?: AbortSignal,
 ): Promise<RunReport> {
   const startedAt = new Date();
   const projects: ProjectReport[] = [];
   for (const target of targets) {
+    // Asked to stop: the projects not started yet are not started.
+    if (signal?.aborted) break;
     const report = await run(target);
     onProject?.(report);
     projects.push(report);

@@ -30,10 +30,12 @@ export async function upCommand(context: CommandContext) {
       snapshotsDir: snapshotsDirOf(context.workspace),
       ...(args.snapshot ? { snapshot: { includeData: args.snapshotData === true } } : {}),
       ...(neon.has(target.name) ? { branchFirst: neon.get(target.name)! } : {}),
+      ...(context.signal ? { signal: context.signal } : {}),
     }),
     (project) => {
       if (!args.json) renderProjectSummary(project, "up", context.output, context.cwd);
     },
+    context.signal,
   );
   return report;
 }

@@ -10,6 +10,10 @@ export interface DatabaseSession {
   client: pg.Client;
   /** `server_version_num`, e.g. 150008. */
   serverVersionNum: number;
+  /** The server process behind the session (`pg_backend_pid()`). */
+  pid: number;
+  /** False once the connection ended (closed, terminated by the server, or dropped). */
+  isAlive(): boolean;
   close(): Promise<void>;
 }
 
@@ -25,7 +29,16 @@ export interface ConnectOptions {
    * hang behind another session's ACCESS EXCLUSIVE lock. A migration's own settings replace it later.
    */
   lockTimeoutMs?: number;
+  /**
+   * Makes the server check the client's socket every so often while a query runs (PostgreSQL 14+): a client that
+   * vanished (killed, or its network gone) has its statement cancelled soon, instead of running on, unobserved, until
+   * it next writes a reply. Set on every session that migrates.
+   */
+  isWatched?: boolean;
 }
+
+/** How often a migrating session's server checks that its client is still there (`client_connection_check_interval`). */
+export const CLIENT_CHECK_INTERVAL_MS = 1000;
 
 /** Opens one session on `url`; a failure becomes a `CONNECTION_FAILED` error naming the database, never its password. */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<DatabaseSession> {
@@ -36,6 +49,10 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   });
   // A server that goes away later makes the client emit 'error'; the query in flight reports it.
   client.on("error", () => {});
+  let isAlive = true;
+  client.on("end", () => {
+    isAlive = false;
+  });
   try {
     await client.connect();
   } catch (cause) {
@@ -50,11 +67,20 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   if (options.lockTimeoutMs !== undefined) {
     await client.query("SELECT set_config('lock_timeout', $1, false)", [`${Math.round(options.lockTimeoutMs)}ms`]);
   }
-  const version = await client.query<{ server_version_num: string }>("SHOW server_version_num");
+  const facts = await client.query<{ version: string; pid: number }>(
+    "SELECT current_setting('server_version_num') AS version, pg_backend_pid() AS pid",
+  );
+  const serverVersionNum = Number(facts.rows[0]?.version ?? 0);
+  if (options.isWatched && serverVersionNum >= 140000) {
+    await client.query("SELECT set_config('client_connection_check_interval', $1, false)", [`${CLIENT_CHECK_INTERVAL_MS}ms`]);
+  }
   return {
     client,
-    serverVersionNum: Number(version.rows[0]?.server_version_num ?? 0),
+    serverVersionNum,
+    pid: Number(facts.rows[0]?.pid ?? 0),
+    isAlive: () => isAlive,
     close: async () => {
+      isAlive = false;
       await client.end().catch(() => {});
     },
   };

@@ -20,6 +20,8 @@ export interface SqlScriptResult {
   durationMs: number;
   statements: StatementReport[];
   error?: MigrationFailure;
+  /** Set when the script was stopped by its `signal` (and rolled back). */
+  isInterrupted?: boolean;
 }
 
 /** Options of {@link runSqlScript}. */
@@ -37,6 +39,21 @@ export interface RunSqlScriptOptions {
    */
   isDeferredFlush?: boolean;
   onStatement?: (statement: StatementReport) => void;
+  /**
+   * Outside a transaction only: runs before the first statement (the started record) and after each statement (its
+   * count), so that a run that dies in the middle leaves a record of how far it got.
+   */
+  outsideTransaction?: {
+    onStart(statementsTotal: number): Promise<void>;
+    onStatementDone(statementsApplied: number): Promise<void>;
+  };
+  /**
+   * Stops a script in a transaction: when it aborts, `cancel` is called (it cancels the statement in flight) and the
+   * transaction rolls back. A script outside a transaction runs to its end (stopping it halfway would leave it half
+   * applied), unless `cancel` is called by the caller itself.
+   */
+  signal?: AbortSignal;
+  cancel?: () => Promise<void>;
 }
 
 /** Decides whether a script runs in a transaction, and its statements. */
@@ -102,29 +119,41 @@ export async function runSqlScript(
   const reports: StatementReport[] = [];
   const started = performance.now();
   let current: SqlStatement | undefined;
+  const outside = transactional ? undefined : options.outsideTransaction;
+  const onAbort = () => void options.cancel?.().catch(() => {});
+  if (transactional && options.signal && options.cancel) options.signal.addEventListener("abort", onAbort, { once: true });
   try {
+    if (options.signal?.aborted && transactional) throw options.signal.reason ?? new Error("stopped");
     if (transactional) await client.query(options.isDeferredFlush ? "BEGIN; SET LOCAL synchronous_commit TO off" : "BEGIN");
+    else await outside?.onStart(statements.length);
     for (const [index, statement] of statements.entries()) {
       current = statement;
       const statementStarted = performance.now();
       await client.query(statement.text);
       const report = { index, line: statement.line, durationMs: round(performance.now() - statementStarted) };
       reports.push(report);
+      await outside?.onStatementDone(reports.length);
       options.onStatement?.(report);
     }
     current = undefined;
+    // Outside a transaction, the history record (and the end of the started record) still commit together.
+    if (!transactional && options.beforeCommit) await client.query("BEGIN");
     await options.beforeCommit?.(reports.length);
-    if (transactional) await client.query("COMMIT");
+    if (transactional || options.beforeCommit) await client.query("COMMIT");
     return { isSuccess: true, transactional, durationMs: round(performance.now() - started), statements: reports };
   } catch (error) {
-    if (transactional) await client.query("ROLLBACK").catch(() => {});
+    await client.query("ROLLBACK").catch(() => {});
+    const isInterrupted = options.signal?.aborted === true;
     return {
       isSuccess: false,
       transactional,
       durationMs: round(performance.now() - started),
       statements: reports,
       error: describeFailure(error, script.file, current, transactional ? 0 : reports.length),
+      ...(isInterrupted ? { isInterrupted } : {}),
     };
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
   }
 }
 

@@ -5,7 +5,7 @@ import type { DriftReport, LedgerWrite, ProjectReport } from "../model/report.js
 import type { ResolvedUrl } from "../policy/direct-url-policy.js";
 import { redact } from "../policy/redact.js";
 import { describeCatalogDifference, diffCatalogSnapshots } from "../catalog/catalog-snapshot.js";
-import { appendLedger, describeActor, hasLedger, readLastLedgerSchema, type LedgerCommand } from "./ledger-store.js";
+import { appendLedger, completeLedgerRun, describeActor, hasLedger, readInterruptedRun, readLastLedgerSchema, type InterruptedRun, type LedgerCommand } from "./ledger-store.js";
 import { readSchemaFingerprint } from "./schema-fingerprint.js";
 
 /** What the ledger needs of a project (a `ProjectTarget` fits). */
@@ -19,7 +19,13 @@ export interface LedgerTarget {
  * Writes a run's ledger row on `db`: who, which command, its migrations with their checksums (read from disk),
  * durations and outcomes, the outcome, the restore point, and the schema after the run with its fingerprint.
  */
-export async function writeLedgerRow(db: Queryable, target: LedgerTarget, report: ProjectReport, command: LedgerCommand): Promise<LedgerWrite> {
+export async function writeLedgerRow(
+  db: Queryable,
+  target: LedgerTarget,
+  report: ProjectReport,
+  command: LedgerCommand,
+  startedId?: number,
+): Promise<LedgerWrite> {
   const schema = await readSchemaFingerprint(db);
   let checksums = new Map<string, string>();
   if (report.migrations.length > 0) {
@@ -31,12 +37,8 @@ export async function writeLedgerRow(db: Queryable, target: LedgerTarget, report
   }
   const outcome = report.outcome === "success" && report.migrations.some((migration) => migration.outcome === "failed") ? "failed" : report.outcome;
   const failure = report.error?.message ?? report.migrations.find((migration) => migration.error)?.error?.message;
-  const id = await appendLedger(db, {
-    command,
-    project: target.name,
-    stack: target.adapter.stack,
-    outcome,
-    actor: describeActor(),
+  const completed = {
+    outcome: report.error?.code === "INTERRUPTED" ? "interrupted" : outcome,
     migrations: report.migrations.map((migration) => ({
       id: migration.id,
       name: migration.name,
@@ -48,7 +50,12 @@ export async function writeLedgerRow(db: Queryable, target: LedgerTarget, report
     ...(failure ? { error: failure } : {}),
     ...(report.restorePoint ? { restorePoint: { time: report.restorePoint.time, ...(report.restorePoint.lsn ? { lsn: report.restorePoint.lsn } : {}) } } : {}),
     schema,
-  });
+  };
+  if (startedId !== undefined) {
+    await completeLedgerRun(db, startedId, completed);
+    return { recorded: true, id: startedId, fingerprint: schema.fingerprint };
+  }
+  const id = await appendLedger(db, { command, project: target.name, stack: target.adapter.stack, actor: describeActor(), ...completed });
   return { recorded: true, id, fingerprint: schema.fingerprint };
 }
 
@@ -56,11 +63,20 @@ export async function writeLedgerRow(db: Queryable, target: LedgerTarget, report
  * After a run that may have changed the schema: records it in the ledger on a fresh session (the run's own may be in
  * a failed state). Never throws: a ledger that cannot be written is a warning in the report, not a failed run.
  */
-export async function recordRunInLedger(target: LedgerTarget, report: ProjectReport, command: LedgerCommand): Promise<LedgerWrite> {
+export async function recordRunInLedger(
+  target: LedgerTarget,
+  report: ProjectReport,
+  command: LedgerCommand,
+  options: { startedId?: number; applicationName?: string } = {},
+): Promise<LedgerWrite> {
   let session: Awaited<ReturnType<typeof connect>> | undefined;
   try {
-    session = await connect(target.url.url, { source: target.url.source, lockTimeoutMs: READ_LOCK_TIMEOUT_MS });
-    return await writeLedgerRow(session.client, target, report, command);
+    session = await connect(target.url.url, {
+      source: target.url.source,
+      lockTimeoutMs: READ_LOCK_TIMEOUT_MS,
+      ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+    });
+    return await writeLedgerRow(session.client, target, report, command, options.startedId);
   } catch (error) {
     const reason = redact(error instanceof Error ? error.message : String(error));
     return {
@@ -93,4 +109,10 @@ export async function detectDrift(db: Queryable): Promise<DriftReport | undefine
     actualFingerprint: live.fingerprint,
     differences: differences.map((difference) => ({ ...difference, message: describeCatalogDifference(difference) })),
   };
+}
+
+/** What `status` says of the database's last run when it did not complete: undefined when it did. */
+export async function findInterruptedRun(db: Queryable): Promise<InterruptedRun | undefined> {
+  if (!(await hasLedger(db))) return undefined;
+  return readInterruptedRun(db);
 }

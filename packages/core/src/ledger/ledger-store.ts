@@ -77,10 +77,22 @@ export async function ensureLedger(db: Queryable): Promise<void> {
          duration_ms integer,
          error text,
          restore_point jsonb,
-         fingerprint text NOT NULL,
-         catalog jsonb NOT NULL
+         fingerprint text,
+         catalog jsonb,
+         run_id text,
+         finished_at timestamptz
        )`,
     );
+    // A ledger made by an earlier version: rows are now written when a run starts (no schema yet) and completed at
+    // its end, so a run that dies in the middle stays visible as interrupted.
+    const upgraded = await db.query(
+      `SELECT 1 FROM pg_attribute WHERE attrelid = '${TABLE}'::regclass AND attname = 'run_id' AND NOT attisdropped`,
+    );
+    if (upgraded.rowCount === 0) {
+      await db.query(
+        `ALTER TABLE ${TABLE} ADD COLUMN run_id text, ADD COLUMN finished_at timestamptz, ALTER COLUMN fingerprint DROP NOT NULL, ALTER COLUMN catalog DROP NOT NULL`,
+      );
+    }
     await db.query("COMMIT");
   } catch (error) {
     await db.query("ROLLBACK").catch(() => {});
@@ -134,12 +146,123 @@ export async function hasLedger(db: Queryable): Promise<boolean> {
   return result.rows[0]?.found === true;
 }
 
+/** What a run's ledger row says when the run starts: who and what, no schema yet (outcome `running`). */
+export interface LedgerStart {
+  command: LedgerCommand;
+  project: string;
+  stack: string;
+  actor: LedgerActor;
+  runId: string;
+}
+
+/**
+ * Writes a run's row when it starts, before its first change: outcome `running`, no schema. Rows of earlier runs of
+ * the database still `running` are marked `interrupted` first: the caller holds the migration lock, so no other run
+ * is at work, and those runs died without completing their row. Returns the new row's id.
+ */
+export async function startLedgerRun(db: Queryable, entry: LedgerStart): Promise<number> {
+  await ensureLedger(db);
+  await db.query(
+    `UPDATE ${TABLE} SET outcome = 'interrupted', error = coalesce(error, 'the run ended before completing its record (killed, or its connection was lost)') WHERE outcome = 'running'`,
+  );
+  const safe = redactValue(entry);
+  const result = await db.query<{ id: string }>(
+    `INSERT INTO ${TABLE} (command, project, stack, outcome, os_user, host, ci, run_id) VALUES ($1, $2, $3, 'running', $4, $5, $6, $7) RETURNING id`,
+    [safe.command, safe.project, safe.stack, safe.actor.osUser ?? null, safe.actor.host ?? null, safe.actor.ci ? JSON.stringify(safe.actor.ci) : null, entry.runId],
+  );
+  return Number(result.rows[0]!.id);
+}
+
+/** Adds one migration to a running run's row; called inside the migration's own transaction, so they commit together. */
+export async function appendLedgerMigration(db: Queryable, id: number, migration: LedgerMigration): Promise<void> {
+  await db.query(`UPDATE ${TABLE} SET migrations = migrations || $2::jsonb WHERE id = $1`, [id, JSON.stringify([redactValue(migration)])]);
+}
+
+/** Completes a run's row at its end: outcome, every migration's outcome, duration, error, and the schema after it. */
+export async function completeLedgerRun(db: Queryable, id: number, entry: Omit<LedgerEntry, "command" | "project" | "stack" | "actor">): Promise<void> {
+  const safe = redactValue(entry);
+  await db.query(
+    `UPDATE ${TABLE} SET outcome = $2, migrations = $3, duration_ms = $4, error = $5, restore_point = $6, fingerprint = $7, catalog = $8, finished_at = now() WHERE id = $1`,
+    [
+      id,
+      safe.outcome,
+      JSON.stringify(safe.migrations),
+      safe.durationMs ?? null,
+      safe.error === undefined ? null : redact(safe.error),
+      safe.restorePoint ? JSON.stringify(safe.restorePoint) : null,
+      entry.schema.fingerprint,
+      JSON.stringify(entry.schema.snapshot),
+    ],
+  );
+}
+
+/** A run whose row was never completed, or that was stopped by a signal: what `status` reports instead of drift. */
+export interface InterruptedRun {
+  id: number;
+  runId: string | null;
+  command: string;
+  project: string;
+  startedAt: string;
+  outcome: string;
+  osUser?: string;
+  host?: string;
+  /** The migrations it completed (each appended when it committed). */
+  migrations: LedgerMigration[];
+  error?: string;
+  /** Whether it recorded the schema it left (a run stopped by a signal does; a killed one cannot). */
+  hasSchema: boolean;
+  /** Whether one of its sessions is still connected (then it is running, not interrupted). */
+  isRunning: boolean;
+}
+
+/**
+ * The newest row of the database's ledger when it is an interrupted run (outcome `running` without a live session,
+ * or `interrupted`), or a run in progress; undefined when the newest row is a completed run.
+ */
+export async function readInterruptedRun(db: Queryable): Promise<InterruptedRun | undefined> {
+  const result = await db.query<{
+    id: string;
+    run_id: string | null;
+    command: string;
+    project: string;
+    recorded_at: Date;
+    outcome: string;
+    os_user: string | null;
+    host: string | null;
+    migrations: LedgerMigration[];
+    error: string | null;
+    has_schema: boolean;
+    is_running: boolean;
+  }>(
+    `SELECT l.id, l.run_id, l.command, l.project, l.recorded_at, l.outcome, l.os_user, l.host, l.migrations, l.error,
+            l.fingerprint IS NOT NULL AS has_schema,
+            l.outcome = 'running' AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name LIKE '% ' || l.run_id) AS is_running
+       FROM ${TABLE} l ORDER BY l.id DESC LIMIT 1`,
+  );
+  const row = result.rows[0];
+  if (!row || (row.outcome !== "running" && row.outcome !== "interrupted")) return undefined;
+  return {
+    id: Number(row.id),
+    runId: row.run_id,
+    command: row.command,
+    project: row.project,
+    startedAt: new Date(row.recorded_at).toISOString(),
+    outcome: row.is_running ? "running" : "interrupted",
+    ...(row.os_user ? { osUser: row.os_user } : {}),
+    ...(row.host ? { host: row.host } : {}),
+    migrations: row.migrations,
+    ...(row.error ? { error: row.error } : {}),
+    hasSchema: row.has_schema,
+    isRunning: row.is_running,
+  };
+}
+
 /** The newest ledger row: the schema the last recorded run (or baseline) left, whichever project ran it. */
 export async function readLastLedgerSchema(
   db: Queryable,
 ): Promise<{ id: number; recordedAt: string; command: string; project: string; fingerprint: string; catalog: CatalogSnapshot } | undefined> {
   const result = await db.query<{ id: string; recorded_at: Date; command: string; project: string; fingerprint: string; catalog: CatalogSnapshot }>(
-    `SELECT id, recorded_at, command, project, fingerprint, catalog FROM ${TABLE} ORDER BY id DESC LIMIT 1`,
+    `SELECT id, recorded_at, command, project, fingerprint, catalog FROM ${TABLE} WHERE fingerprint IS NOT NULL ORDER BY id DESC LIMIT 1`,
   );
   const row = result.rows[0];
   if (!row) return undefined;
@@ -170,7 +293,7 @@ export async function readLedgerRuns(db: Queryable): Promise<LedgerRun[]> {
     duration_ms: number | null;
     error: string | null;
     restore_point: { time: string; lsn?: string } | null;
-    fingerprint: string;
+    fingerprint: string | null;
   }>(
     `SELECT id, recorded_at, command, project, stack, outcome, os_user, host, db_user, ci, migrations, duration_ms, error, restore_point, fingerprint
        FROM ${TABLE} ORDER BY id`,
@@ -190,6 +313,6 @@ export async function readLedgerRuns(db: Queryable): Promise<LedgerRun[]> {
     ...(row.duration_ms === null ? {} : { durationMs: row.duration_ms }),
     ...(row.error ? { error: row.error } : {}),
     ...(row.restore_point ? { restorePoint: row.restore_point } : {}),
-    fingerprint: row.fingerprint,
+    fingerprint: row.fingerprint ?? "",
   }));
 }

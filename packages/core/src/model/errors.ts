@@ -13,6 +13,10 @@ export type MigrateErrorCode =
   | "HISTORY_INVALID"
   | "INTEGRITY"
   | "LOCK_TIMEOUT"
+  /** The run's migration lock went away during the run (its session ended); nothing ran without it. */
+  | "LOCK_LOST"
+  /** The run was asked to stop (SIGINT, SIGTERM) and stopped at a safe point. */
+  | "INTERRUPTED"
   | "MIGRATION_FAILED"
   | "MIGRATIONS_INVALID"
   | "ROLLBACK_UNAVAILABLE"

@@ -51,6 +51,13 @@ export interface AppliedRecord {
   finishedAt: Date;
   durationMs: number;
   statementsApplied: number;
+  /** Whether the stack's started record was written first ({@link HistoryStore.recordStarted}): update it, not add one. */
+  wasStarted?: boolean;
+}
+
+/** What the core tells the adapter before the first statement of a migration that runs outside a transaction. */
+export interface StartedRecord {
+  startedAt: Date;
 }
 
 /** What the core tells the adapter when a migration has failed. */
@@ -58,6 +65,8 @@ export interface FailedRecord {
   startedAt: Date;
   statementsApplied: number;
   message: string;
+  /** Whether the stack's started record was written first: update it, not add one. */
+  wasStarted?: boolean;
 }
 
 export type { Queryable };

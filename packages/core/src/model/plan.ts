@@ -1,7 +1,8 @@
 import type { HistoryEntry, Migration } from "./migration.js";
+import type { UnfinishedMigration } from "../execute/unfinished-store.js";
 
 /** The state of one migration, comparing disk and history. */
-export type MigrationState = "applied" | "pending" | "missing" | "changed" | "failed";
+export type MigrationState = "applied" | "pending" | "missing" | "changed" | "failed" | "unfinished";
 
 /** One line of a plan. */
 export interface PlanEntry {
@@ -14,10 +15,12 @@ export interface PlanEntry {
   history?: HistoryEntry;
   /** Set on a pending migration ordered before the last applied one. */
   isOutOfOrder?: boolean;
+  /** Set when it started outside a transaction and never finished (state `unfinished`). */
+  unfinished?: UnfinishedMigration;
 }
 
 /** The kinds of history-integrity problem a plan can find. */
-export type IntegrityProblemKind = "changed" | "missing" | "failed" | "out-of-order" | "stack-check";
+export type IntegrityProblemKind = "changed" | "missing" | "failed" | "unfinished" | "out-of-order" | "stack-check";
 
 /** One integrity problem, with a message that says what to do. */
 export interface IntegrityProblem {

@@ -81,6 +81,8 @@ export interface StatusEntry {
   state: MigrationState;
   appliedAt?: string;
   isOutOfOrder?: boolean;
+  /** Set when it started outside a transaction and did not finish: how far it got. */
+  unfinished?: { startedAt: string; runId: string; direction: "up" | "down"; statementsApplied?: number; statementsTotal?: number };
 }
 
 /** The outcome of one project's part of a run. */
@@ -128,6 +130,11 @@ export interface ProjectReport {
   ledger?: LedgerWrite;
   /** `status`: how the live schema differs from the one the database's last ledger row recorded (absent: no drift, or no ledger). */
   drift?: DriftReport;
+  /**
+   * `status`: the database's last run did not complete (killed, its connection lost) or was stopped by a signal: when,
+   * by whom, and what it applied. Drift is not judged against a run that could not record its schema.
+   */
+  interruptedRun?: InterruptedRunReport;
   /** `history --ledger`: every run the database's ledger recorded, all projects, oldest first. */
   ledgerRuns?: LedgerRun[];
   durationMs: number;
@@ -140,6 +147,21 @@ export interface LedgerWrite {
   /** SHA-256 of the schema after the run. */
   fingerprint?: string;
   warning?: string;
+}
+
+/** A run that did not complete, as `status` reports it. */
+export interface InterruptedRunReport {
+  ledgerId: number;
+  runId?: string;
+  command: string;
+  project: string;
+  startedAt: string;
+  /** `running`: one of its sessions is still connected; `interrupted`: it ended without completing. */
+  state: "running" | "interrupted";
+  by?: string;
+  /** The migrations it completed before it stopped. */
+  applied: string[];
+  reason?: string;
 }
 
 /** One migration of a ledger row. */

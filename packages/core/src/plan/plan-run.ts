@@ -1,6 +1,7 @@
 import type { HistoryEntry, Migration } from "../model/migration.js";
 import type { IntegrityProblem, Plan, PlanEntry } from "../model/plan.js";
 import { matchesChecksum } from "../sql/checksum.js";
+import type { UnfinishedMigration } from "../execute/unfinished-store.js";
 
 /** Where the plan's messages point the user. */
 export interface PlanContext {
@@ -85,4 +86,53 @@ export function planRun(migrations: Migration[], history: HistoryEntry[], contex
     });
   }
   return { entries, pending, problems, hasHistoryTable: true };
+}
+
+/** A plan with the started records of a history table applied, and the records that are stale. */
+export interface UnfinishedReview {
+  plan: Plan;
+  /** Records whose migration the history shows as finished (the run died after its history row): safe to clear. */
+  stale: string[];
+}
+
+function describeProgress(record: UnfinishedMigration): string {
+  if (record.statementsApplied === null) return "how many of its statements ran is not known (the stack ran it)";
+  const total = record.statementsTotal === null ? "" : ` of ${record.statementsTotal}`;
+  return `${record.statementsApplied}${total} of its statements completed`;
+}
+
+/**
+ * Applies the started records of migrations that ran outside a transaction: one whose history row says it finished
+ * is stale; any other is `unfinished`, a problem that blocks `up` until someone says what happened (`resolve`). Pure.
+ */
+export function applyUnfinished(plan: Plan, records: UnfinishedMigration[]): UnfinishedReview {
+  if (records.length === 0) return { plan, stale: [] };
+  const stale: string[] = [];
+  const unfinished = new Map<string, UnfinishedMigration>();
+  for (const record of records) {
+    const entry = plan.entries.find((candidate) => candidate.id === record.id);
+    const isRecordedApplied = entry?.state === "applied" || entry?.state === "changed";
+    const isFinished = record.direction === "up" ? isRecordedApplied && entry?.history?.status !== "failed" : entry?.state === "pending";
+    if (isFinished) stale.push(record.id);
+    else unfinished.set(record.id, record);
+  }
+  if (unfinished.size === 0) return { plan, stale };
+  const entries = plan.entries.map((entry): PlanEntry => {
+    const record = unfinished.get(entry.id);
+    return record ? { ...entry, state: "unfinished", unfinished: record } : entry;
+  });
+  const problems = plan.problems.filter((problem) => !(unfinished.has(problem.id) && (problem.kind === "failed" || problem.kind === "out-of-order")));
+  for (const record of unfinished.values()) {
+    const entry = entries.find((candidate) => candidate.id === record.id);
+    const verb = record.direction === "up" ? "applying" : "undoing";
+    problems.push({
+      kind: "unfinished",
+      id: record.id,
+      ...(entry?.migration ? { file: entry.migration.file } : record.file ? { file: record.file } : {}),
+      message:
+        `Migration "${record.id}" was started outside a transaction at ${record.startedAt} (run ${record.runId}, ${verb} it) and did not finish: ${describeProgress(record)} before the run stopped, so it is partly ${record.direction === "up" ? "applied" : "undone"}. ` +
+        `Run "migrate doctor" to see which of its statements landed, complete or undo them by hand, then record what is true with "migrate resolve --applied ${record.id}" or "migrate resolve --rolled-back ${record.id}".`,
+    });
+  }
+  return { plan: { ...plan, entries, problems, pending: plan.pending.filter((migration) => !unfinished.has(migration.id)) }, stale };
 }

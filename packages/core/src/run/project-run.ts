@@ -1,13 +1,16 @@
-import { READ_LOCK_TIMEOUT_MS, connect, quoteIdent, type DatabaseSession } from "../db/connect.js";
-import { applyMigrations, rollbackMigrations } from "../execute/apply-plan.js";
-import { acquireMigrationLock, describeLockHolder } from "../lock/migration-lock.js";
+import { CLIENT_CHECK_INTERVAL_MS, READ_LOCK_TIMEOUT_MS, connect, quoteIdent, type DatabaseSession } from "../db/connect.js";
+import { applyMigrations, createNativeExecutor, rollbackMigrations } from "../execute/apply-plan.js";
+import { runSteps, type LedgerProgress, type StepLoopOptions, type StepLoopResult } from "../execute/step-loop.js";
+import { clearFinishedRecords, clearUnfinished, readUnfinished } from "../execute/unfinished-store.js";
+import { acquireMigrationLock, describeLockHolder, waitForEarlierRuns, type MigrationLock } from "../lock/migration-lock.js";
+import { createRunId, sessionName } from "./run-id.js";
 import type { NativeRunContext, StackAdapter } from "../model/adapter.js";
 import { MigrateError, REFUSAL_CODES, isMigrateError, type MigrateErrorCode } from "../model/errors.js";
 import type { EventSink } from "../model/events.js";
 import type { Migration } from "../model/migration.js";
 import type { IntegrityProblemKind, Plan } from "../model/plan.js";
-import type { MigrationReport, ProjectReport } from "../model/report.js";
-import { planRun } from "../plan/plan-run.js";
+import type { InterruptedRunReport, LedgerWrite, ProjectReport } from "../model/report.js";
+import { applyUnfinished, planRun } from "../plan/plan-run.js";
 import type { ResolvedUrl } from "../policy/direct-url-policy.js";
 import { decidePoolerPolicy, probePooler } from "../policy/pooler-probe.js";
 import { redact, redactValue } from "../policy/redact.js";
@@ -20,8 +23,8 @@ import { isIrreversibleDown } from "../rollback/generate-down.js";
 import { findCoveringSnapshot, readSnapshotManifest, describeSnapshotDatabase } from "../snapshot/snapshot-manifest.js";
 import { takeSnapshot } from "../snapshot/take-snapshot.js";
 import { restoreSnapshot } from "../snapshot/restore-snapshot.js";
-import { detectDrift, recordRunInLedger, writeLedgerRow } from "../ledger/ledger-run.js";
-import { hasLedger, readLedgerRuns, type LedgerCommand } from "../ledger/ledger-store.js";
+import { detectDrift, findInterruptedRun, recordRunInLedger, writeLedgerRow } from "../ledger/ledger-run.js";
+import { appendLedgerMigration, describeActor, hasLedger, readLedgerRuns, startLedgerRun, type InterruptedRun, type LedgerCommand } from "../ledger/ledger-store.js";
 import { branchFirstName, createNeonBranch, type NeonSettings } from "../neon/neon-api.js";
 
 /** One project, ready to run: its adapter and the URL the direct-URL policy accepted. */
@@ -56,6 +59,13 @@ export interface ProjectCommandOptions {
   snapshot?: { includeData: boolean };
   /** `up --branch-first`: make a Neon branch of the target (its state now) before applying anything. */
   branchFirst?: NeonSettings;
+  /**
+   * Asks the run to stop (SIGINT, SIGTERM): the migration in a transaction is cancelled and rolled back, one outside a
+   * transaction runs to its end, nothing after it starts, and the report says so (error code `INTERRUPTED`).
+   */
+  signal?: AbortSignal;
+  /** The run's id (in every session's `application_name`); default: a new one. */
+  runId?: string;
 }
 
 /** What `resolve` records. */
@@ -75,6 +85,8 @@ export interface DownSelection {
 export interface ProjectPlan {
   plan: Plan;
   migrations: Migration[];
+  /** Started records of migrations the history shows as finished: `up` clears them. */
+  staleUnfinished?: string[];
 }
 
 const noop: EventSink = () => {};
@@ -111,28 +123,74 @@ export async function readProjectPlan(adapter: StackAdapter, session: DatabaseSe
   });
   const computed = { ...plan, hasHistoryTable };
   const reviewed = adapter.reviewPlan ? await adapter.reviewPlan(computed, session.client) : computed;
-  return { plan: reviewed, migrations };
+  const { plan: withUnfinished, stale } = applyUnfinished(reviewed, await readUnfinished(session.client, historyTableName(adapter)));
+  return { plan: withUnfinished, migrations, staleUnfinished: stale };
 }
+
+/** What a command's work gets besides its session: the run's id and its ledger row. */
+interface RunState {
+  runId: string;
+  ledger: RunLedger;
+}
+
+/** The ledger row of a run that changes migrations: written when the first one starts, completed at the end. */
+interface RunLedger {
+  progress: LedgerProgress;
+  id(): number | undefined;
+}
+
+function createRunLedger(session: DatabaseSession, target: ProjectTarget, command: LedgerCommand | undefined, runId: string, emit: EventSink): RunLedger {
+  let id: number | undefined;
+  return {
+    id: () => id,
+    progress: {
+      async open() {
+        if (!command || id !== undefined) return;
+        try {
+          id = await startLedgerRun(session.client, { command, project: target.name, stack: target.adapter.stack, actor: describeActor(), runId });
+        } catch (error) {
+          emit({ type: "notice", project: target.name, level: "warning", message: `Could not record this run's start in the ledger (polymigrate.ledger): ${redact(error instanceof Error ? error.message : String(error))}. The run goes on.` });
+        }
+      },
+      async append(db, migration) {
+        if (id !== undefined) await appendLedgerMigration(db, id, migration);
+      },
+    },
+  };
+}
+
+// The commands that change the database: their sessions ask the server to watch for a vanished client.
+const CHANGING_COMMANDS = new Set(["up", "down", "resolve", "restore-snapshot", "baseline", "reset"]);
 
 // Runs `work` on a fresh session and turns errors into the report: a MigrateError keeps its code; anything else is a
 // failure of the run. Everything that leaves goes through the redaction path.
 async function runProject(
   target: ProjectTarget,
   options: ProjectCommandOptions,
-  work: (session: DatabaseSession, report: ProjectReport, emit: EventSink) => Promise<void>,
+  work: (session: DatabaseSession, report: ProjectReport, emit: EventSink, run: RunState) => Promise<void>,
   ledgerCommand?: LedgerCommand,
+  command: string = ledgerCommand ?? "read",
 ): Promise<ProjectReport> {
   const emit = options.emit ?? noop;
   const report = startReport(target);
   const started = performance.now();
+  const runId = options.runId ?? createRunId();
+  const applicationName = sessionName(command, runId);
   emit({ type: "project-start", project: target.name, stack: target.adapter.stack, database: target.url.display });
   for (const decision of target.url.decisions) {
     if (decision.decision === "warned") emit({ type: "notice", project: target.name, level: "warning", message: decision.message });
   }
   let session: DatabaseSession | undefined;
+  let ledger: RunLedger | undefined;
   try {
-    session = await connect(target.url.url, { source: target.url.source, lockTimeoutMs: READ_LOCK_TIMEOUT_MS });
-    await work(session, report, emit);
+    session = await connect(target.url.url, {
+      source: target.url.source,
+      lockTimeoutMs: READ_LOCK_TIMEOUT_MS,
+      applicationName,
+      isWatched: CHANGING_COMMANDS.has(command),
+    });
+    ledger = createRunLedger(session, target, ledgerCommand, runId, emit);
+    await work(session, report, emit, { runId, ledger });
   } catch (error) {
     const code = isMigrateError(error) ? error.code : "MIGRATION_FAILED";
     report.outcome = isMigrateError(error) && isRefusal(code) ? "refused" : "failed";
@@ -141,21 +199,31 @@ async function runProject(
       message: redact(error instanceof Error ? error.message : String(error)),
       ...(isMigrateError(error) ? { details: redactValue(error.details) } : {}),
     };
-  } finally {
-    await session?.close();
   }
   if (report.outcome === "success" && report.migrations.some((migration) => migration.outcome === "failed")) {
     report.outcome = "failed";
   }
   report.durationMs = Math.round(performance.now() - started);
-  // The ledger: a run that connected and was not refused is recorded after it (failed ones too), unless it had
-  // nothing to do; its write never fails the run.
-  if (ledgerCommand && session && report.outcome !== "refused" && (ledgerCommand === "restore-snapshot" || report.outcome === "failed" || report.migrations.length > 0)) {
-    report.ledger = await recordRunInLedger(target, report, ledgerCommand);
+  // The ledger: a run that started changing things completes the row it wrote then; any other run that connected and
+  // was not refused is recorded after it (failed ones too), unless it had nothing to do. Never fails the run.
+  const startedId = ledger?.id();
+  const isWorthRecording = report.outcome !== "refused" && (ledgerCommand === "restore-snapshot" || report.outcome === "failed" || report.migrations.length > 0);
+  if (ledgerCommand && session && (startedId !== undefined || isWorthRecording)) {
+    report.ledger = session.isAlive()
+      ? await writeLedgerRow(session.client, target, report, ledgerCommand, startedId).catch((error: unknown) => ledgerWarning(error))
+      : await recordRunInLedger(target, report, ledgerCommand, { ...(startedId === undefined ? {} : { startedId }), applicationName });
     if (report.ledger.warning) emit({ type: "notice", project: target.name, level: "warning", message: report.ledger.warning });
   }
+  await session?.close();
   emit({ type: "project-end", project: target.name, outcome: report.outcome });
   return redactValue(report);
+}
+
+function ledgerWarning(error: unknown): LedgerWrite {
+  return {
+    recorded: false,
+    warning: `Could not record this run in the ledger (polymigrate.ledger): ${redact(error instanceof Error ? error.message : String(error))}. The run itself is unaffected; "migrate status" may report drift until the next recorded run or "migrate baseline".`,
+  };
 }
 
 function isRefusal(code: string): boolean {
@@ -180,25 +248,67 @@ async function checkPooler(target: ProjectTarget, session: DatabaseSession, repo
   }
 }
 
+/**
+ * Takes the migration lock on the command's own session (so nothing commits once it is gone), then waits for the
+ * sessions of earlier runs that are still at work (a killed run's statement goes on until the server notices), and
+ * runs `work` under the lock.
+ */
 async function withLock<T>(
   target: ProjectTarget,
   options: ProjectCommandOptions,
   emit: EventSink,
   report: ProjectReport,
-  work: () => Promise<T>,
+  session: DatabaseSession,
+  run: RunState,
+  work: (lock: MigrationLock) => Promise<T>,
 ): Promise<T> {
-  const lock = await acquireMigrationLock(target.url.url, {
-    ...(options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs }),
-    source: target.url.source,
+  const started = Date.now();
+  const waitMs = options.lockWaitMs ?? 60_000;
+  const lock = await acquireMigrationLock(session, {
+    waitMs,
     onWait: (holder) =>
       emit({ type: "lock-waiting", project: target.name, ...(holder ? { holder: describeLockHolder(holder) } : {}) }),
   });
-  emit({ type: "lock-acquired", project: target.name, waitedMs: lock.waitedMs });
-  if (lock.hasWaited) report.lockWaitedMs = lock.waitedMs;
   try {
-    return await work();
+    await waitForEarlierRuns(session, run.runId, {
+      waitMs: Math.max(0, waitMs - (Date.now() - started)),
+      onWait: (sessions) =>
+        emit({
+          type: "notice",
+          project: target.name,
+          level: "warning",
+          message: `Waiting for ${sessions.length} session(s) of an earlier run still at work on the database (${sessions.map((entry) => `pid ${entry.pid}, "${entry.applicationName}"`).join("; ")}): it may have been killed while its statement runs on.`,
+        }),
+    });
+    const waitedMs = Date.now() - started;
+    emit({ type: "lock-acquired", project: target.name, waitedMs });
+    if (lock.hasWaited || waitedMs > 1000) report.lockWaitedMs = waitedMs;
+    return await work(lock);
   } finally {
     await lock.release();
+  }
+}
+
+/** Turns how a step loop stopped early into the run's error (the migrations' own errors are in their reports). */
+function reportLoopStop(report: ProjectReport, result: StepLoopResult, options: ProjectCommandOptions): void {
+  if (result.isLockLost) {
+    const failed = result.reports.find((migration) => migration.outcome === "failed");
+    const notRun = result.reports.filter((migration) => migration.outcome === "skipped").length;
+    throw new MigrateError(
+      "LOCK_LOST",
+      `This run lost the migration lock: its session ended (terminated by an administrator, a server timeout such as idle_session_timeout, or a dropped connection)${failed ? `, so "${failed.id}" did not commit` : ""}, and ${notRun} migration(s) after it were not run. Nothing ran without the lock. Run "migrate status" to see the state, then "migrate up" again.`,
+      { details: { failed: failed?.id, notRun } },
+    );
+  }
+  if (result.isInterrupted) {
+    const reason = options.signal?.reason instanceof Error ? options.signal.reason.message : String(options.signal?.reason ?? "a stop request");
+    const notRun = result.reports.filter((migration) => migration.outcome === "skipped").length;
+    report.error = {
+      code: "INTERRUPTED",
+      message: `Stopped by ${reason}: the migration in progress was rolled back (or, outside a transaction, finished), ${notRun} migration(s) were not run. Run "migrate up" to go on.`,
+      details: { notRun },
+    };
+    report.outcome = "failed";
   }
 }
 
@@ -209,7 +319,7 @@ async function withLock<T>(
  * const report = await inspectProject({ name: "app", adapter, url: resolveMigrationUrl() });
  */
 export function inspectProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report, emit) => {
+  return runProject(target, options, async (session, report, emit, run) => {
     const { plan } = await readProjectPlan(target.adapter, session);
     report.problems = plan.problems;
     report.status = plan.entries.map((entry) => ({
@@ -218,7 +328,25 @@ export function inspectProject(target: ProjectTarget, options: ProjectCommandOpt
       state: entry.state,
       ...(entry.history?.appliedAt ? { appliedAt: entry.history.appliedAt.toISOString() } : {}),
       ...(entry.isOutOfOrder ? { isOutOfOrder: true } : {}),
+      ...(entry.unfinished
+        ? {
+            unfinished: {
+              startedAt: entry.unfinished.startedAt,
+              runId: entry.unfinished.runId,
+              direction: entry.unfinished.direction,
+              ...(entry.unfinished.statementsApplied === null ? {} : { statementsApplied: entry.unfinished.statementsApplied }),
+              ...(entry.unfinished.statementsTotal === null ? {} : { statementsTotal: entry.unfinished.statementsTotal }),
+            },
+          }
+        : {}),
     }));
+    // A run that did not complete is named, and drift is not judged against a run that could not record its schema.
+    const interrupted = await findInterruptedRun(session.client).catch(() => undefined);
+    if (interrupted) {
+      report.interruptedRun = describeInterruptedRun(interrupted);
+      emit({ type: "notice", project: target.name, level: "warning", message: interruptedRunMessage(report.interruptedRun) });
+      if (!interrupted.hasSchema) return;
+    }
     // Drift: the live schema against the one the database's last ledger row recorded (per database, whichever
     // project wrote it). A failed check is a warning, never a failed status.
     try {
@@ -238,14 +366,36 @@ export function inspectProject(target: ProjectTarget, options: ProjectCommandOpt
   });
 }
 
+function describeInterruptedRun(run: InterruptedRun): InterruptedRunReport {
+  const by = [run.osUser, run.host].filter(Boolean).join("@");
+  return {
+    ledgerId: run.id,
+    ...(run.runId ? { runId: run.runId } : {}),
+    command: run.command,
+    project: run.project,
+    startedAt: run.startedAt,
+    state: run.isRunning ? "running" : "interrupted",
+    ...(by ? { by } : {}),
+    applied: run.migrations.filter((migration) => migration.outcome === "applied" || migration.outcome === "rolled-back").map((migration) => migration.id),
+    ...(run.error ? { reason: run.error } : {}),
+  };
+}
+
+function interruptedRunMessage(run: InterruptedRunReport): string {
+  const who = run.by ? ` by ${run.by}` : "";
+  const what = `${run.applied.length} migration(s) ${run.command === "down" ? "undone" : "applied"}${run.applied.length > 0 ? ` (${run.applied.map((id) => `"${id}"`).join(", ")})` : ""}`;
+  if (run.state === "running") return `A "${run.command}" run of "${run.project}" is in progress (started ${run.startedAt}${who}, run ${run.runId ?? "?"}): ${what} so far.`;
+  return `The last run ("${run.command}" of "${run.project}", started ${run.startedAt}${who}, run ${run.runId ?? "?"}) was interrupted: ${run.reason ?? "it never completed (killed, or its connection was lost)"}; ${what} before it stopped, each with its history row. Schema changes since then are its own, not drift; run "migrate up" to go on.`;
+}
+
 /**
  * `baseline`: records the live schema in the ledger as the expected one (a row with command `baseline`), so that
  * `status` stops reporting the hand changes made before it.
  */
 export function baselineProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report, emit) => {
+  return runProject(target, options, async (session, report, emit, run) => {
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, report, async () => {
+    await withLock(target, options, emit, report, session, run, async () => {
       const drift = await detectDrift(session.client);
       if (drift) report.drift = drift;
       report.ledger = await writeLedgerRow(session.client, target, report, "baseline");
@@ -256,7 +406,7 @@ export function baselineProject(target: ProjectTarget, options: ProjectCommandOp
         message: `Recorded the current schema as the expected one (ledger row ${report.ledger.id}, fingerprint ${report.ledger.fingerprint!.slice(0, 12)})${drift ? `, accepting ${drift.differences.length} change(s) made outside migrate` : ""}.`,
       });
     });
-  });
+  }, undefined, "baseline");
 }
 
 /** `history --ledger`: every run the database's ledger recorded, across all its projects and stacks. */
@@ -268,7 +418,7 @@ export function readProjectLedger(target: ProjectTarget, options: ProjectCommand
 
 /** `plan`: the pending migrations with the SQL `up` would run, without changing anything. */
 export function planProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report, emit) => {
+  return runProject(target, options, async (session, report, emit, run) => {
     const { plan } = await readProjectPlan(target.adapter, session);
     report.problems = plan.problems;
     const native = target.adapter.native;
@@ -305,7 +455,7 @@ export function readProjectHistory(target: ProjectTarget, options: ProjectComman
 
 function refuseProblems(plan: Plan, allow: IntegrityProblemKind[]): void {
   const blocking = plan.problems.filter(
-    (problem) => problem.kind === "failed" || (problem.level !== "warning" && !allow.includes(problem.kind)),
+    (problem) => problem.kind === "failed" || problem.kind === "unfinished" || (problem.level !== "warning" && !allow.includes(problem.kind)),
   );
   if (blocking.length === 0) return;
   throw new MigrateError("INTEGRITY", blocking.map((problem) => problem.message).join("\n"), {
@@ -318,19 +468,25 @@ function refuseProblems(plan: Plan, allow: IntegrityProblemKind[]): void {
  * own transaction unless a statement forbids it. A failed migration is in the report, not thrown.
  */
 export function upProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report, emit) => {
+  return runProject(target, options, async (session, report, emit, run) => {
     const { adapter } = target;
     // Read the files before taking the lock: a folder that cannot be read is refused without touching the database.
     await adapter.readMigrations();
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, report, async () => {
+    await withLock(target, options, emit, report, session, run, async (lock) => {
       await adapter.history.ensure(session.client);
-      const { plan } = await readProjectPlan(adapter, session);
+      const { plan, staleUnfinished } = await readProjectPlan(adapter, session);
+      if (staleUnfinished?.length) await clearFinishedRecords(session.client, historyTableName(adapter), staleUnfinished);
       report.problems = plan.problems;
       refuseProblems(plan, options.allow ?? []);
       const pending = adapter.selectPending ? adapter.selectPending(plan, options.to) : selectPending(plan, options.to);
       if (pending.length === 0) {
         emit({ type: "notice", project: target.name, level: "info", message: "Nothing to apply: the database is up to date." });
+        // After a run that died before recording the schema it left, this run records it, so drift has a base again.
+        const interrupted = await findInterruptedRun(session.client).catch(() => undefined);
+        if (interrupted && !interrupted.hasSchema) {
+          await run.ledger.progress.open();
+        }
         return;
       }
       if (options.lint) {
@@ -383,64 +539,69 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
           : { time: createdAt.toISOString(), howTo: `Neon branch "${branch.name}": ${howTo}` };
         emit({ type: "notice", project: target.name, level: "info", message: `Neon branch "${branch.name}" (${branch.id}) made before migrating: ${howTo}` });
       }
-      report.migrations = adapter.native
-        ? await runNativeUp(target, session, pending, options.safety ?? DEFAULT_SAFETY, emit)
-        : await applyMigrations(adapter, session, pending, {
-            project: target.name,
-            emit,
-            ...(options.safety ? { safety: options.safety } : {}),
-          });
+      const loop = loopOptions(target, options, emit, run, lock);
+      const result = adapter.native
+        ? await runNativeUp(target, session, pending, loop)
+        : await applyMigrations(adapter, session, pending, { ...loop, cancel: cancelOf(target, session) });
+      report.migrations = result.reports;
+      reportLoopStop(report, result, options);
     });
   }, "up");
 }
 
-/** What a native stack's child gets: the URL, lock_timeout/statement_timeout through libpq's PGOPTIONS, its name. */
-function nativeContext(target: ProjectTarget, safety: SafetySettings, emit: EventSink): NativeRunContext {
-  const settings = `-c lock_timeout=${Math.round(safety.lockTimeoutMs)} -c statement_timeout=${Math.round(safety.statementTimeoutMs)}`;
-  // PGAPPNAME names the child's session as the core names its own, so doctor and lock messages recognise it.
-  return { url: target.url.url, env: { PGOPTIONS: settings, PGAPPNAME: "polymigrate" }, emit, project: target.name };
+/** The step loop's options for a run: its id, lock, ledger row, stop signal and settings. */
+function loopOptions(target: ProjectTarget, options: ProjectCommandOptions, emit: EventSink, run: RunState, lock: MigrationLock): StepLoopOptions {
+  return {
+    project: target.name,
+    emit,
+    runId: run.runId,
+    lock,
+    ledger: run.ledger.progress,
+    ...(options.safety ? { safety: options.safety } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+/** Cancels the statement in flight on `session`, from a short session of its own (for a stop request). */
+function cancelOf(target: ProjectTarget, session: DatabaseSession): () => Promise<void> {
+  return async () => {
+    const canceller = await connect(target.url.url, { source: target.url.source, applicationName: "polymigrate cancel" });
+    try {
+      await canceller.client.query("SELECT pg_cancel_backend($1)", [session.pid]);
+    } finally {
+      await canceller.close();
+    }
+  };
 }
 
 /**
- * Runs a native stack's `up` (Alembic) inside the same settings as the SQL stacks: lock_timeout and statement_timeout
- * reach its child through libpq's PGOPTIONS; a revision that fails on a lock timeout is retried with backoff; INVALID
- * leftovers of the pending revisions' concurrent index builds are dropped first (found through their offline SQL,
- * asked for only when the database has INVALID indexes at all).
+ * What a native stack's child gets: the URL; lock_timeout, statement_timeout and (PostgreSQL 14+)
+ * client_connection_check_interval through libpq's PGOPTIONS; the run's session name through PGAPPNAME, so that a
+ * later run finds the child's session when it outlives its run, and doctor recognises it.
  */
-async function runNativeUp(
-  target: ProjectTarget,
-  session: DatabaseSession,
-  pending: Migration[],
-  safety: SafetySettings,
-  emit: EventSink,
-): Promise<MigrationReport[]> {
+function nativeContext(target: ProjectTarget, safety: SafetySettings, emit: EventSink, session: DatabaseSession, runId: string, command: string): NativeRunContext {
+  const check = session.serverVersionNum >= 140000 ? ` -c client_connection_check_interval=${CLIENT_CHECK_INTERVAL_MS}` : "";
+  const settings = `-c lock_timeout=${Math.round(safety.lockTimeoutMs)} -c statement_timeout=${Math.round(safety.statementTimeoutMs)}${check}`;
+  return { url: target.url.url, env: { PGOPTIONS: settings, PGAPPNAME: sessionName(command, runId) }, emit, project: target.name, runId };
+}
+
+/**
+ * Runs a native stack's steps (Alembic) in the core's step loop: same lock, settings, retries, started records and
+ * report as the SQL stacks. INVALID leftovers of the pending revisions' concurrent index builds are dropped first
+ * (found through their offline SQL, asked for only when the database has INVALID indexes at all).
+ */
+async function runNativeUp(target: ProjectTarget, session: DatabaseSession, pending: Migration[], loop: StepLoopOptions): Promise<StepLoopResult> {
   const native = target.adapter.native!;
-  const context = nativeContext(target, safety, emit);
+  const context = nativeContext(target, loop.safety ?? DEFAULT_SAFETY, loop.emit, session, loop.runId, "up");
   if (native.renderSql && (await findInvalidIndexes(session.client)).length > 0) {
     const rendered = await native.renderSql(pending, context);
     for (const migration of pending) {
       const sql = rendered[migration.id];
-      if (sql) await cleanInvalidIndexesBefore(session.client, sql, { project: target.name, id: migration.id, emit });
+      if (sql) await cleanInvalidIndexesBefore(session.client, sql, { project: target.name, id: migration.id, emit: loop.emit });
     }
   }
-  const reports: MigrationReport[] = [];
-  let remaining = pending;
-  for (let attempt = 1; remaining.length > 0; attempt++) {
-    const batch = await native.up(remaining, context);
-    const failedAt = batch.findIndex((report) => report.outcome === "failed");
-    const failed = batch[failedAt];
-    if (!failed || !isLockTimeout(failed.error?.sqlState) || attempt > safety.retries) {
-      reports.push(...batch);
-      if (failed && attempt > 1) failed.attempts = attempt;
-      break;
-    }
-    reports.push(...batch.slice(0, failedAt));
-    remaining = remaining.slice(remaining.findIndex((migration) => migration.id === failed.id));
-    const delayMs = safety.retryDelayMs * 2 ** (attempt - 1);
-    emit({ type: "retry", project: target.name, id: failed.id, attempt: attempt + 1, maxAttempts: safety.retries + 1, delayMs, reason: failed.error?.message ?? "lock timeout" });
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-  }
-  return reports;
+  const executor = createNativeExecutor(native, session, context, loop.lock.holderPid);
+  return runSteps(target.adapter, session, pending.map((migration) => ({ migration })), "up", executor, loop);
 }
 
 function defaultSnapshotsDir(): string {
@@ -484,10 +645,10 @@ export function resolveProject(
   selection: ResolveSelection,
   options: ProjectCommandOptions = {},
 ): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report, emit) => {
+  return runProject(target, options, async (session, report, emit, run) => {
     const { adapter } = target;
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, report, async () => {
+    await withLock(target, options, emit, report, session, run, async () => {
       await adapter.history.ensure(session.client);
       const { plan } = await readProjectPlan(adapter, session);
       const entry = plan.entries.find((candidate) => candidate.id === selection.id);
@@ -497,6 +658,19 @@ export function resolveProject(
           `"${selection.id}" is not a migration on disk in "${adapter.dir}". Use the id shown by "migrate status".`,
           { details: { id: selection.id } },
         );
+      }
+      if (entry.unfinished) {
+        await resolveUnfinished(adapter, session, entry.migration, entry.unfinished, selection.as);
+        report.migrations = [
+          { id: entry.migration.id, name: entry.migration.name, outcome: selection.as === "applied" ? "applied" : "rolled-back", durationMs: 0 },
+        ];
+        emit({
+          type: "notice",
+          project: target.name,
+          level: "info",
+          message: `Recorded the unfinished "${entry.migration.id}" as ${selection.as}, without running anything, and cleared its started record.`,
+        });
+        return;
       }
       const isApplied = entry.state === "applied" || entry.state === "changed";
       if (selection.as === "applied" && isApplied) {
@@ -519,6 +693,41 @@ export function resolveProject(
   }, "resolve");
 }
 
+// Records what is true of a migration that started outside a transaction and did not finish, in the stack's history,
+// and clears its started record, in one transaction.
+async function resolveUnfinished(
+  adapter: StackAdapter,
+  session: DatabaseSession,
+  migration: Migration,
+  record: { direction: "up" | "down" },
+  as: "applied" | "rolled-back",
+): Promise<void> {
+  const db = session.client;
+  await db.query("BEGIN");
+  try {
+    // An unfinished up is not in the history (Prisma: a failed row); an unfinished down still is.
+    const isInHistory = record.direction === "down";
+    if (as === "applied" && !isInHistory) {
+      if (adapter.history.markResolved) await adapter.history.markResolved(db, migration, "applied");
+      else {
+        const now = new Date();
+        await adapter.history.recordApplied(db, migration, { startedAt: now, finishedAt: now, durationMs: 0, statementsApplied: 0 });
+      }
+    } else if (as === "rolled-back" && isInHistory) await adapter.history.recordRolledBack(db, migration);
+    else if (as === "rolled-back" && adapter.history.recordStarted && adapter.history.markResolved) {
+      // The stack's own started row (Prisma's) is marked rolled back, as its own resolve does.
+      await adapter.history.markResolved(db, migration, "rolled-back").catch((error: unknown) => {
+        if (!(isMigrateError(error) && error.code === "USAGE")) throw error;
+      });
+    }
+    await clearUnfinished(db, historyTableName(adapter), migration.id);
+    await db.query("COMMIT");
+  } catch (error) {
+    await db.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
 /**
  * `reset`, for development databases: drops every schema of the database but Polymigrate's own (the ledger stays;
  * the plain-SQL history goes), with everything in them, recreates `public`, then applies every migration again. The
@@ -526,10 +735,10 @@ export function resolveProject(
  */
 export async function resetProject(target: ProjectTarget, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
   const dropped: string[] = [];
-  const reset = await runProject(target, options, async (session, report, emit) => {
+  const reset = await runProject(target, options, async (session, report, emit, run) => {
     requireProductionConfirmation({ project: target.name, url: target.url.url, mark: target.production, command: "reset", confirm: options.confirm });
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, report, async () => {
+    await withLock(target, options, emit, report, session, run, async () => {
       const schemas = await session.client.query<{ name: string }>(
         `SELECT nspname AS name FROM pg_namespace
           WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'polymigrate')
@@ -554,7 +763,7 @@ export async function resetProject(target: ProjectTarget, options: ProjectComman
         message: `Reset: dropped ${dropped.length ? dropped.map((name) => `schema "${name}"`).join(", ") : "nothing"} with everything in it, and the history; applying every migration again.`,
       });
     });
-  });
+  }, undefined, "reset");
   if (reset.outcome !== "success") return reset;
   return { ...(await upProject(target, options)), droppedSchemas: dropped };
 }
@@ -599,7 +808,7 @@ export function downProject(
   selection: DownSelection,
   options: ProjectCommandOptions = {},
 ): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report, emit) => {
+  return runProject(target, options, async (session, report, emit, run) => {
     const { adapter } = target;
     requireProductionConfirmation({
       project: target.name,
@@ -609,7 +818,7 @@ export function downProject(
       confirm: options.confirm,
     });
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, report, async () => {
+    await withLock(target, options, emit, report, session, run, async (lock) => {
       const { plan } = await readProjectPlan(adapter, session);
       report.problems = plan.problems;
       const range = selectRollback(plan, selection);
@@ -650,14 +859,19 @@ export function downProject(
         level: "info",
         message: `Undoing ${range.map((migration) => `"${migration.id}"`).join(", ")} (${adapter.capabilities.rollback}).`,
       });
-      const reports: MigrationReport[] = adapter.native
-        ? await adapter.native.down(range, nativeContext(target, options.safety ?? DEFAULT_SAFETY, emit))
-        : await rollbackMigrations(adapter, session, range, {
-            project: target.name,
-            emit,
-            ...(options.safety ? { safety: options.safety } : {}),
-          });
-      report.migrations = reports;
+      const loop = loopOptions(target, options, emit, run, lock);
+      const result = adapter.native
+        ? await runSteps(
+            adapter,
+            session,
+            range.map((migration) => ({ migration })),
+            "down",
+            createNativeExecutor(adapter.native, session, nativeContext(target, loop.safety ?? DEFAULT_SAFETY, emit, session, run.runId, "down"), lock.holderPid),
+            loop,
+          )
+        : await rollbackMigrations(adapter, session, range, { ...loop, cancel: cancelOf(target, session) });
+      report.migrations = result.reports;
+      reportLoopStop(report, result, options);
     });
   }, "down");
 }
@@ -669,7 +883,7 @@ export function downProject(
  * database.
  */
 export function restoreProjectSnapshot(target: ProjectTarget, id: string, options: ProjectCommandOptions = {}): Promise<ProjectReport> {
-  return runProject(target, options, async (session, report, emit) => {
+  return runProject(target, options, async (session, report, emit, run) => {
     const { adapter } = target;
     requireProductionConfirmation({ project: target.name, url: target.url.url, mark: target.production, command: "down", confirm: options.confirm });
     const { manifest, folder } = readSnapshotManifest(options.snapshotsDir ?? defaultSnapshotsDir(), id);
@@ -682,7 +896,7 @@ export function restoreProjectSnapshot(target: ProjectTarget, id: string, option
       );
     }
     await checkPooler(target, session, report, emit);
-    await withLock(target, options, emit, report, async () => {
+    await withLock(target, options, emit, report, session, run, async () => {
       const { plan } = await readProjectPlan(adapter, session);
       report.problems = plan.problems;
       const appliedNow = appliedIds(plan);
