@@ -107,7 +107,7 @@ export function createDrizzleHistory(options: DrizzleHistoryOptions): HistorySto
       // Never a second row for one migration (drizzle's table has no unique key): a run that somehow lost its
       // exclusivity fails here, inside the migration's transaction, instead of applying it twice.
       const result = await db.query(
-        `insert into ${table} ("hash", "created_at") select $1, $2 where not exists (select 1 from ${table} where "created_at" = $2 and "hash" = $1)`,
+        `insert into ${table} ("hash", "created_at") select $1::text, $2::bigint where not exists (select 1 from ${table} where "created_at" = $2::bigint and "hash" = $1::text)`,
         [migration.checksum, when],
       );
       if (result.rowCount === 0) {

@@ -147,8 +147,8 @@ export function createPrismaHistory(options: PrismaHistoryOptions = {}): History
       // Never a second row for an applied migration: a run that somehow lost its exclusivity fails here instead.
       const result = await db.query(
         `INSERT INTO ${table} (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count)
-         SELECT $1, $2, $3, $4, NULL, NULL, $5, 1
-          WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE migration_name = $4 AND finished_at IS NOT NULL AND rolled_back_at IS NULL)`,
+         SELECT $1::varchar, $2::varchar, $3::timestamptz, $4::varchar, NULL, NULL, $5::timestamptz, 1
+          WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE migration_name = $4::varchar AND finished_at IS NOT NULL AND rolled_back_at IS NULL)`,
         [randomUUID(), migration.checksum, record.finishedAt, migration.id, record.startedAt],
       );
       if (result.rowCount === 0) throw alreadyApplied(migration.id, table);

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createTestDatabase, runCli, type TestDatabase, type TestProject } from "@polymigrate/testing";
+import { createTestDatabase, runCli, startCli, waitFor, type TestDatabase, type TestProject } from "@polymigrate/testing";
 import { createPrismaProject, exampleMigrations, readHistory, runPrismaCli, urlEnv } from "./prisma-project.js";
 
 const PASSWORD = "pm-prisma-secret";
@@ -303,5 +303,43 @@ describe("integrity", { timeout: 120_000 }, () => {
     expect(up.exitCode).toBe(2);
     expect(up.stdout + up.stderr).toContain('written for "mysql", not "postgresql"');
     expect(await database.query(`SELECT to_regclass('_prisma_migrations') AS found`)).toEqual([{ found: null }]);
+  });
+});
+
+describe("a migration outside a transaction, killed in the middle", { timeout: 180_000 }, () => {
+  it("leaves the started row Prisma writes, so prisma migrate deploy stops on it too (P3009)", async () => {
+    const database = await freshDatabase();
+    const app = project();
+    const env = urlEnv(database, PASSWORD);
+    const id = "20301231000000_concurrent_index";
+    app.write(
+      `prisma/migrations/${id}/migration.sql`,
+      'CREATE INDEX CONCURRENTLY "User_name_idx" ON "User" ("name");\nSELECT pg_sleep(30);\nCREATE INDEX CONCURRENTLY "User_createdAt_idx" ON "User" ("createdAt");\n',
+    );
+    const running = startCli(["up", "--allow-unsafe"], { cwd: app.dir, env });
+    await waitFor(async () => (await database.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"))[0]?.n === "1", 60_000, "the sleep");
+    running.child.kill("SIGKILL");
+    await running.result;
+
+    const rows = (await readHistory(database)).filter((row) => row.migration_name === id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ finished_at: null, rolled_back_at: null, applied_steps_count: 0 });
+    const deploy = await runPrismaCli(app, ["migrate", "deploy"], env);
+    expect(deploy.exitCode).not.toBe(0);
+    expect(deploy.stdout + deploy.stderr).toContain("P3009");
+    const refused = await runCli(["up", "--allow-unsafe"], { cwd: app.dir, env });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(`migrate resolve --rolled-back ${id}`);
+
+    // Undone by hand and resolved: both tools then apply it, once.
+    await database.query('DROP INDEX IF EXISTS "User_name_idx"');
+    expect((await runCli(["resolve", "--rolled-back", id], { cwd: app.dir, env })).exitCode).toBe(0);
+    app.write(`prisma/migrations/${id}/migration.sql`, 'CREATE INDEX CONCURRENTLY "User_name_idx" ON "User" ("name");\nCREATE INDEX CONCURRENTLY "User_createdAt_idx" ON "User" ("createdAt");\n');
+    const up = await runCli(["up", "--allow-unsafe"], { cwd: app.dir, env });
+    expect(up.exitCode, up.stderr + up.stdout).toBe(0);
+    const status = await runPrismaCli(app, ["migrate", "status"], env);
+    expect(status.stdout).toContain("Database schema is up to date!");
+    const finished = (await readHistory(database)).filter((row) => row.migration_name === id && row.finished_at !== null && row.rolled_back_at === null);
+    expect(finished).toHaveLength(1);
   });
 });

@@ -26,14 +26,41 @@ export function migrateBin(): string {
 
 /** Spawns the built `migrate` with `args`, as a user would, and collects its output and exit code. */
 export function runCli(args: string[], options: RunCliOptions): Promise<CliResult> {
+  return startCli(args, options).result;
+}
+
+/** A `migrate` still running: its process (to signal or kill) and what it will have printed and returned. */
+export interface RunningCli {
+  child: ChildProcess;
+  result: Promise<CliResult>;
+}
+
+/** The clean environment `runCli` gives the CLI: PATH, HOME, LANG and TMPDIR, plus `env`. */
+export function cliEnvironment(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of ["PATH", "HOME", "LANG", "TMPDIR"]) {
     const value = process.env[key];
     if (value !== undefined) env[key] = value;
   }
-  for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
-  const child = spawn(process.execPath, [migrateBin(), ...args], { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  return collectOutput(child, options.timeoutMs ?? 60_000);
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
+/** Starts the built `migrate` with `args` and returns at once, for tests that signal or kill it mid-run. */
+export function startCli(args: string[], options: RunCliOptions): RunningCli {
+  const child = spawn(process.execPath, [migrateBin(), ...args], { cwd: options.cwd, env: cliEnvironment(options.env), stdio: ["ignore", "pipe", "pipe"] });
+  return { child, result: collectOutput(child, options.timeoutMs ?? 60_000) };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = "a condition"): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** Collects a child's stdout, stderr and exit code; kills it after `timeoutMs`. */

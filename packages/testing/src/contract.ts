@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, listTables, type TestDatabase } from "./database.js";
-import { runCli, type CliResult } from "./cli.js";
+import { runCli, startCli, waitFor, type CliResult } from "./cli.js";
 import type { TestProject } from "./project.js";
 
 /** One migration of a contract fixture, in plain SQL: each stack writes it in its own layout. */
@@ -96,6 +96,42 @@ export function describeAdapterContract(fixture: ContractFixture): void {
       expect(applied).toHaveLength(3);
       expect(new Set(applied).size).toBe(3);
       expect(await states()).toEqual(["applied", "applied", "applied"]);
+    }, timeout * 4);
+
+    it("stops with the lock lost when its session is terminated mid-run, and applies nothing twice", async () => {
+      await fixture.addMigration(
+        project,
+        { name: "slow", up: "CREATE TABLE slow_log (n int); SELECT pg_sleep(3); INSERT INTO slow_log VALUES (1);", down: "DROP TABLE slow_log;" },
+        3,
+      );
+      await fixture.addMigration(project, { name: "after_slow", up: "CREATE TABLE after_slow (n int);", down: "DROP TABLE after_slow;" }, 4);
+      const running = startCli(["up", "--json"], { cwd: project.dir, env: { DIRECT_URL: database.urlWithPassword("contract-pw"), ...fixture.env }, timeoutMs: timeout });
+      // The lock's holder, once the slow migration is running (on the holder's session, or a native runner's child).
+      const holder = await waitFor(async () => {
+        const rows = await database.query<{ pid: number }>(
+          `SELECT l.pid FROM pg_locks l
+            WHERE l.locktype = 'advisory' AND l.classid = ${0x706d6967} AND l.granted
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND EXISTS (SELECT 1 FROM pg_stat_activity a
+                           WHERE a.datname = current_database() AND a.query LIKE '%pg_sleep(3)%' AND a.state = 'active' AND a.pid <> pg_backend_pid())`,
+        );
+        return rows[0]?.pid;
+      }, timeout, "the slow migration to run");
+      await database.query("SELECT pg_terminate_backend($1)", [holder]);
+      const lost = await running.result;
+      expect(lost.exitCode, lost.stderr + lost.stdout).toBe(1);
+      const report = JSON.parse(lost.stdout).projects[0];
+      expect(report.error.code).toBe("LOCK_LOST");
+      expect(report.error.message).toMatch(/lost the migration lock/);
+      expect(report.migrations.map((m: { outcome: string }) => m.outcome)).toEqual(["applied", "applied", "applied", "failed", "skipped"]);
+      // Nothing of the slow migration committed, not even after its statement ended, and nothing after it ran.
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      expect(await listTables(database)).not.toContain("after_slow");
+      expect(await listTables(database)).not.toContain("slow_log");
+      const again = await migrate(["up"]);
+      expect(again.exitCode, again.stderr + again.stdout).toBe(0);
+      expect(await database.query("SELECT n FROM slow_log")).toEqual([{ n: 1 }]);
+      expect(await states()).toEqual(["applied", "applied", "applied", "applied", "applied"]);
     }, timeout * 4);
 
     it("stops at a failing migration, keeps the earlier ones and says where it failed", async () => {

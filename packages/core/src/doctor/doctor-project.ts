@@ -196,21 +196,28 @@ export async function diagnoseProject(target: ProjectTarget): Promise<DoctorProj
       add({ check: "history", result: "ok", message: `"${table}": ${applied} applied, ${plan.pending.length} pending` });
     }
     for (const problem of plan.problems) {
-      if (problem.kind === "failed") continue;
+      if (problem.kind === "failed" || problem.kind === "unfinished") continue;
       add({ check: `integrity: ${problem.kind}`, result: "problem", message: problem.message });
     }
 
     const byId = new Map(migrations.map((migration) => [migration.id, migration]));
-    for (const entry of plan.entries.filter((candidate) => candidate.state === "failed")) {
+    for (const entry of plan.entries.filter((candidate) => candidate.state === "failed" || candidate.state === "unfinished")) {
       const migration = byId.get(entry.id);
+      // An unfinished migration ran outside a transaction and its run died: how far it got, as the run recorded it.
+      const record = entry.unfinished;
+      const check = record ? "unfinished migration" : "failed migration";
+      const state = record
+        ? `was started outside a transaction at ${record.startedAt} and did not finish (${record.statementsApplied === null ? "its statement count is unknown" : `${record.statementsApplied}${record.statementsTotal === null ? "" : ` of ${record.statementsTotal}`} statement(s) recorded as completed`})`
+        : "is recorded as failed";
+      const recorded = record?.statementsApplied == null ? [] : [`the run recorded ${record.statementsApplied} completed statement(s) before it stopped`];
       if (!migration?.sql) {
-        add({ check: "failed migration", result: "problem", message: `"${entry.id}" is recorded as failed in "${table}"`, fix: adapter.describeFailedFix?.(entry.id) ?? `Finish or undo it by hand, then run "migrate resolve --applied ${entry.id}" or "migrate resolve --rolled-back ${entry.id}".` });
+        add({ check, result: "problem", message: `"${entry.id}" ${state} in "${table}"`, fix: adapter.describeFailedFix?.(entry.id) ?? `Finish or undo it by hand, then run "migrate resolve --applied ${entry.id}" or "migrate resolve --rolled-back ${entry.id}".`, ...(recorded.length ? { evidence: recorded } : {}) });
         continue;
       }
       const landed = await findLandedStatements(session.client, migration.sql);
       const diagnosis: FailedMigrationDiagnosis = { id: entry.id, landed, resolution: resolutionOf(landed.verdict) };
       report.failed.push(diagnosis);
-      add({ check: "failed migration", result: "problem", ...describeFailed(entry.id, landed, "is recorded as failed"), evidence: describeEvidence(landed) });
+      add({ check, result: "problem", ...describeFailed(entry.id, landed, state), evidence: [...recorded, ...describeEvidence(landed)] });
     }
 
     for (const migration of plan.pending) {

@@ -220,7 +220,7 @@ export async function runSteps(
     options.emit({ type: "migration-end", project: options.project, id: migration.id, outcome, durationMs: attempt.durationMs, direction });
     if (!attempt.isSuccess) {
       if (attempt.isInterrupted) isInterrupted = true;
-      if (!options.lock.isHeld()) isLockLost = true;
+      if (!options.lock.isHeld() || isSessionLost(attempt.error)) isLockLost = true;
       else await recordFailure(adapter, session, migration, direction, attempt, startedAt, historyTable);
     }
     reports.push({
@@ -237,6 +237,17 @@ export async function runSteps(
   await executor.close?.();
   if (session.isAlive()) await flushDeferredCommits(session, migrations.length, reports);
   return { reports, isLockLost, isInterrupted };
+}
+
+/**
+ * Whether a failure means the migrating session (and with it the lock) is gone: the server ended it (57P01-57P03), the
+ * connection broke (class 08), the client found it closed, or a native runner's lock check failed (PMLCK).
+ */
+export function isSessionLost(error: MigrationFailure | undefined): boolean {
+  if (!error) return false;
+  const state = error.sqlState ?? "";
+  if (state.startsWith("08") || ["57P01", "57P02", "57P03", "PMLCK"].includes(state)) return true;
+  return !state && /Connection terminated|not queryable|ECONNRESET|connection (is )?closed/i.test(error.message);
 }
 
 // After a failure, on a session that still holds the lock: the stack's failed state (Prisma's row), and the started
