@@ -21,6 +21,8 @@ export interface UnfinishedMigration {
   statementsApplied: number | null;
   statementsTotal: number | null;
   file: string | null;
+  /** Whether a session of its run is still connected: then it is in progress, not unfinished. */
+  isRunning: boolean;
 }
 
 /** Creates the table when missing (serialized by a transaction-level advisory lock). */
@@ -61,9 +63,13 @@ export async function readUnfinished(db: Queryable, historyTable: string): Promi
     statements_applied: number | null;
     statements_total: number | null;
     file: string | null;
-  }>(`SELECT id, run_id, direction, started_at, statements_applied, statements_total, file FROM ${TABLE} WHERE history_table = $1 ORDER BY started_at`, [
-    historyTable,
-  ]);
+    is_running: boolean;
+  }>(
+    `SELECT id, run_id, direction, started_at, statements_applied, statements_total, file,
+            EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name LIKE '% ' || run_id) AS is_running
+       FROM ${TABLE} WHERE history_table = $1 ORDER BY started_at`,
+    [historyTable],
+  );
   return result.rows.map((row) => ({
     historyTable,
     id: row.id,
@@ -73,6 +79,7 @@ export async function readUnfinished(db: Queryable, historyTable: string): Promi
     statementsApplied: row.statements_applied,
     statementsTotal: row.statements_total,
     file: row.file,
+    isRunning: row.is_running,
   }));
 }
 

@@ -54,6 +54,7 @@ export function describeActor(env: Record<string, string | undefined> = process.
 }
 
 const TABLE = `${LEDGER_TABLE.schema}.${LEDGER_TABLE.table}`;
+const PROGRESS_TABLE = `${LEDGER_TABLE.schema}.ledger_progress`;
 
 /** Creates the ledger when missing (serialized by a transaction-level advisory lock, so two first runs do not race). */
 export async function ensureLedger(db: Queryable): Promise<void> {
@@ -87,6 +88,16 @@ export async function ensureLedger(db: Queryable): Promise<void> {
     // its end, so a run that dies in the middle stays visible as interrupted.
     const upgraded = await db.query(
       `SELECT 1 FROM pg_attribute WHERE attrelid = '${TABLE}'::regclass AND attname = 'run_id' AND NOT attisdropped`,
+    );
+    // One small row per migration a running run completes, written inside that migration's transaction (appending
+    // to the run's own row would rewrite a growing jsonb value each time).
+    await db.query(
+      `CREATE TABLE IF NOT EXISTS ${PROGRESS_TABLE} (
+         ledger_id bigint NOT NULL,
+         position integer NOT NULL,
+         migration jsonb NOT NULL,
+         PRIMARY KEY (ledger_id, position)
+       )`,
     );
     if (upgraded.rowCount === 0) {
       await db.query(
@@ -173,16 +184,20 @@ export async function startLedgerRun(db: Queryable, entry: LedgerStart): Promise
   return Number(result.rows[0]!.id);
 }
 
-/** Adds one migration to a running run's row; called inside the migration's own transaction, so they commit together. */
-export async function appendLedgerMigration(db: Queryable, id: number, migration: LedgerMigration): Promise<void> {
-  await db.query(`UPDATE ${TABLE} SET migrations = migrations || $2::jsonb WHERE id = $1`, [id, JSON.stringify([redactValue(migration)])]);
+/**
+ * Records one migration a running run completed; called inside the migration's own transaction, so they commit
+ * together. `position` counts from 0 within the run.
+ */
+export async function appendLedgerMigration(db: Queryable, id: number, position: number, migration: LedgerMigration): Promise<void> {
+  await db.query(`INSERT INTO ${PROGRESS_TABLE} (ledger_id, position, migration) VALUES ($1, $2, $3)`, [id, position, JSON.stringify(redactValue(migration))]);
 }
 
 /** Completes a run's row at its end: outcome, every migration's outcome, duration, error, and the schema after it. */
 export async function completeLedgerRun(db: Queryable, id: number, entry: Omit<LedgerEntry, "command" | "project" | "stack" | "actor">): Promise<void> {
   const safe = redactValue(entry);
   await db.query(
-    `UPDATE ${TABLE} SET outcome = $2, migrations = $3, duration_ms = $4, error = $5, restore_point = $6, fingerprint = $7, catalog = $8, finished_at = now() WHERE id = $1`,
+    `WITH done AS (DELETE FROM ${PROGRESS_TABLE} WHERE ledger_id = $1)
+     UPDATE ${TABLE} SET outcome = $2, migrations = $3, duration_ms = $4, error = $5, restore_point = $6, fingerprint = $7, catalog = $8, finished_at = now() WHERE id = $1`,
     [
       id,
       safe.outcome,
@@ -234,7 +249,10 @@ export async function readInterruptedRun(db: Queryable): Promise<InterruptedRun 
     has_schema: boolean;
     is_running: boolean;
   }>(
-    `SELECT l.id, l.run_id, l.command, l.project, l.recorded_at, l.outcome, l.os_user, l.host, l.migrations, l.error,
+    `SELECT l.id, l.run_id, l.command, l.project, l.recorded_at, l.outcome, l.os_user, l.host, l.error,
+            CASE WHEN l.finished_at IS NULL
+                 THEN coalesce((SELECT jsonb_agg(p.migration ORDER BY p.position) FROM ${PROGRESS_TABLE} p WHERE p.ledger_id = l.id), '[]')
+                 ELSE l.migrations END AS migrations,
             l.fingerprint IS NOT NULL AS has_schema,
             l.outcome = 'running' AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name LIKE '% ' || l.run_id) AS is_running
        FROM ${TABLE} l ORDER BY l.id DESC LIMIT 1`,

@@ -110,6 +110,8 @@ export function applyUnfinished(plan: Plan, records: UnfinishedMigration[]): Unf
   const stale: string[] = [];
   const unfinished = new Map<string, UnfinishedMigration>();
   for (const record of records) {
+    // Its run is still at work on it: in progress, neither stale nor unfinished.
+    if (record.isRunning) continue;
     const entry = plan.entries.find((candidate) => candidate.id === record.id);
     const isRecordedApplied = entry?.state === "applied" || entry?.state === "changed";
     const isFinished = record.direction === "up" ? isRecordedApplied && entry?.history?.status !== "failed" : entry?.state === "pending";

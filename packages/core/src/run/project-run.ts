@@ -141,6 +141,7 @@ interface RunLedger {
 
 function createRunLedger(session: DatabaseSession, target: ProjectTarget, command: LedgerCommand | undefined, runId: string, emit: EventSink): RunLedger {
   let id: number | undefined;
+  let position = 0;
   return {
     id: () => id,
     progress: {
@@ -153,7 +154,8 @@ function createRunLedger(session: DatabaseSession, target: ProjectTarget, comman
         }
       },
       async append(db, migration) {
-        if (id !== undefined) await appendLedgerMigration(db, id, migration);
+        if (id !== undefined) await appendLedgerMigration(db, id, position, migration);
+        position += 1;
       },
     },
   };
