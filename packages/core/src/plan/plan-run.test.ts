@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryEntry, Migration } from "../model/migration.js";
 import { sha256Hex } from "../sql/checksum.js";
-import { planRun } from "./plan-run.js";
+import { applyUnfinished, planRun } from "./plan-run.js";
+import type { UnfinishedMigration } from "../execute/unfinished-store.js";
 
 function migration(order: number, sql = `SELECT ${order};\n`): Migration {
   const id = `000${order + 1}_m${order}`;
@@ -46,5 +47,53 @@ describe("planRun", () => {
     const a = migration(0);
     const plan = planRun([a], [{ id: a.id, status: "failed" }], { ...context, failedHint: (id) => `Run resolve ${id}.` });
     expect(plan.problems[0]?.message).toContain(`Run resolve ${a.id}.`);
+  });
+});
+
+describe("applyUnfinished", () => {
+  const planContext = { historyTable: "polymigrate.sql_migrations", dir: "migrations" };
+  const onDiskMigration = (id: string, order: number): Migration => ({ id, name: id, order, checksum: id, file: `${id}.sql`, sql: "SELECT 1" });
+  const record = (id: string, overrides: Partial<UnfinishedMigration> = {}): UnfinishedMigration => ({
+    historyTable: planContext.historyTable,
+    id,
+    runId: "0123456789ab",
+    direction: "up",
+    startedAt: "2026-12-01T00:00:00.000Z",
+    statementsApplied: 1,
+    statementsTotal: 3,
+    file: `${id}.sql`,
+    isRunning: false,
+    ...overrides,
+  });
+  const onDisk = [onDiskMigration("0001", 0), onDiskMigration("0002", 1), onDiskMigration("0003", 2)];
+  const appliedRows: HistoryEntry[] = [{ id: "0001", checksum: "0001", status: "applied" }];
+
+  it("marks a started, unrecorded migration unfinished: a blocking problem with the fix, no longer pending", () => {
+    const { plan, stale } = applyUnfinished(planRun(onDisk, appliedRows, planContext), [record("0002")]);
+    expect(stale).toEqual([]);
+    expect(plan.entries.map((entry) => entry.state)).toEqual(["applied", "unfinished", "pending"]);
+    expect(plan.pending.map((entry) => entry.id)).toEqual(["0003"]);
+    const problem = plan.problems.find((entry) => entry.kind === "unfinished");
+    expect(problem?.message).toContain("1 of 3 of its statements completed");
+    expect(problem?.message).toContain('"migrate resolve --applied 0002"');
+  });
+
+  it("calls a record stale when the history shows its migration finished (the run died between the two)", () => {
+    const { plan, stale } = applyUnfinished(planRun(onDisk, appliedRows, planContext), [record("0001")]);
+    expect(stale).toEqual(["0001"]);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it("leaves a migration alone while its run is still connected", () => {
+    const { plan, stale } = applyUnfinished(planRun(onDisk, appliedRows, planContext), [record("0002", { isRunning: true })]);
+    expect(stale).toEqual([]);
+    expect(plan.entries[1]?.state).toBe("pending");
+  });
+
+  it("reads an unfinished down the other way round: still recorded means unfinished, gone means done", () => {
+    const unfinishedDown = applyUnfinished(planRun(onDisk, appliedRows, planContext), [record("0001", { direction: "down" })]);
+    expect(unfinishedDown.plan.entries[0]?.state).toBe("unfinished");
+    const finishedDown = applyUnfinished(planRun(onDisk, appliedRows, planContext), [record("0002", { direction: "down" })]);
+    expect(finishedDown.stale).toEqual(["0002"]);
   });
 });
