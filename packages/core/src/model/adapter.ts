@@ -1,7 +1,7 @@
 import type { Queryable } from "../db/queryable.js";
 import type { AppliedRecord, FailedRecord, HistoryEntry, Migration } from "./migration.js";
 import type { MigrateEvent } from "./events.js";
-import type { MigrationReport } from "./report.js";
+import type { MigrationFailure } from "./report.js";
 import type { Plan } from "./plan.js";
 
 /** The stacks Polymigrate knows. */
@@ -85,16 +85,64 @@ export interface PushSchemaResult {
 /** What a native runner (a stack that executes its own migrations) receives. */
 export interface NativeRunContext {
   url: string;
+  /**
+   * The child's environment: libpq's `PGOPTIONS` (lock_timeout, statement_timeout, client_connection_check_interval)
+   * and `PGAPPNAME` (the run's session name, so that a later run can find this run's sessions).
+   */
   env: Record<string, string>;
   emit: (event: MigrateEvent) => void;
   project: string;
+  /** The run's id, also the last word of `PGAPPNAME`. */
+  runId?: string;
 }
 
-/** Executes migrations for stacks whose migrations are code (Alembic): same lock, settings and report. */
+/** One migration in one direction, as the core's step loop hands it to a native runner. */
+export interface NativeStep {
+  migration: Migration;
+  direction: "up" | "down";
+  /**
+   * SQL the runner must run on its own connection, outside any transaction, right before the step's first statement
+   * that runs outside a transaction (an Alembic `autocommit_block`): it records the step as started, so that a crash
+   * in the middle is visible. Run it at most once per step.
+   */
+  recordStartedSql: string;
+  /**
+   * SQL that fails (SQLSTATE `PMLCK`) unless this run still holds the migration lock. The runner runs it inside every
+   * transaction just before it commits, and before every statement it runs outside a transaction: no work commits
+   * without the lock.
+   */
+  guardSql: string;
+}
+
+/** What one native step did. */
+export interface NativeStepResult {
+  isSuccess: boolean;
+  durationMs: number;
+  /** False when part of the step ran outside a transaction (then its started record was written). */
+  transactional: boolean;
+  error?: MigrationFailure;
+  /** Set when the step stopped because the run was asked to stop ({@link NativeSession.interrupt}). */
+  isInterrupted?: boolean;
+}
+
+/** A native runner's process for one run: steps run one at a time, in order. */
+export interface NativeSession {
+  /** Runs one step; never rejects for a failed migration (the result says so). */
+  run(step: NativeStep): Promise<NativeStepResult>;
+  /** Asks the step in progress to stop: its transaction is rolled back and its result has `isInterrupted`. */
+  interrupt(): void;
+  /** Ends the runner's process; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Executes migrations for stacks whose migrations are code (Alembic), one step at a time inside the core's step loop:
+ * same lock, settings, started records and report as the SQL stacks.
+ */
 export interface NativeRunner {
-  up(migrations: Migration[], context: NativeRunContext): Promise<MigrationReport[]>;
-  down(migrations: Migration[], context: NativeRunContext): Promise<MigrationReport[]>;
-  /** The SQL `up` would run for each pending migration, by id, for `plan` only (Alembic's offline mode). */
+  /** Starts the runner for one run (one long-lived child process); it must not outlive the calling process. */
+  open(context: NativeRunContext): Promise<NativeSession>;
+  /** The SQL `up` would run for each pending migration, by id, for `plan` and the lint (Alembic's offline mode). */
   renderSql?(migrations: Migration[], context: NativeRunContext): Promise<Record<string, string>>;
 }
 

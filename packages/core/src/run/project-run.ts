@@ -423,22 +423,39 @@ async function runNativeUp(
       if (sql) await cleanInvalidIndexesBefore(session.client, sql, { project: target.name, id: migration.id, emit });
     }
   }
+  return runNativeSteps(native, context, session, pending, "up");
+}
+
+// Interim: runs native steps one by one (replaced by the core's one step loop).
+async function runNativeSteps(
+  native: NonNullable<StackAdapter["native"]>,
+  context: NativeRunContext,
+  session: DatabaseSession,
+  migrations: Migration[],
+  direction: "up" | "down",
+): Promise<MigrationReport[]> {
+  const runner = await native.open(context);
   const reports: MigrationReport[] = [];
-  let remaining = pending;
-  for (let attempt = 1; remaining.length > 0; attempt++) {
-    const batch = await native.up(remaining, context);
-    const failedAt = batch.findIndex((report) => report.outcome === "failed");
-    const failed = batch[failedAt];
-    if (!failed || !isLockTimeout(failed.error?.sqlState) || attempt > safety.retries) {
-      reports.push(...batch);
-      if (failed && attempt > 1) failed.attempts = attempt;
-      break;
+  try {
+    for (const [index, migration] of migrations.entries()) {
+      if (reports.some((report) => report.outcome === "failed")) {
+        reports.push({ id: migration.id, name: migration.name, outcome: "skipped" });
+        continue;
+      }
+      context.emit({ type: "migration-start", project: context.project, id: migration.id, index, total: migrations.length, transactional: true, direction });
+      const pid = (await session.client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const result = await runner.run({
+        migration,
+        direction,
+        recordStartedSql: "SELECT 1",
+        guardSql: `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ${pid}) THEN RAISE EXCEPTION 'lost the migration lock' USING ERRCODE = 'PMLCK'; END IF; END $$`,
+      });
+      const outcome = result.isSuccess ? (direction === "up" ? "applied" : "rolled-back") : "failed";
+      context.emit({ type: "migration-end", project: context.project, id: migration.id, outcome, durationMs: result.durationMs, direction });
+      reports.push({ id: migration.id, name: migration.name, outcome, durationMs: result.durationMs, transactional: result.transactional, ...(result.error ? { error: result.error } : {}) });
     }
-    reports.push(...batch.slice(0, failedAt));
-    remaining = remaining.slice(remaining.findIndex((migration) => migration.id === failed.id));
-    const delayMs = safety.retryDelayMs * 2 ** (attempt - 1);
-    emit({ type: "retry", project: target.name, id: failed.id, attempt: attempt + 1, maxAttempts: safety.retries + 1, delayMs, reason: failed.error?.message ?? "lock timeout" });
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  } finally {
+    await runner.close();
   }
   return reports;
 }
@@ -651,7 +668,7 @@ export function downProject(
         message: `Undoing ${range.map((migration) => `"${migration.id}"`).join(", ")} (${adapter.capabilities.rollback}).`,
       });
       const reports: MigrationReport[] = adapter.native
-        ? await adapter.native.down(range, nativeContext(target, options.safety ?? DEFAULT_SAFETY, emit))
+        ? await runNativeSteps(adapter.native, nativeContext(target, options.safety ?? DEFAULT_SAFETY, emit), session, range, "down")
         : await rollbackMigrations(adapter, session, range, {
             project: target.name,
             emit,
