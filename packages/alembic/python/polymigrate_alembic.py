@@ -1,15 +1,32 @@
-"""Reads an Alembic project's revision graph (and the database's current revisions) with Alembic's own API.
+"""Reads an Alembic project's revision graph (and the database's current revisions) with Alembic's own API, or runs its
+revisions for one `migrate` run (`--serve`).
 
-Shipped with @polymigrate/alembic. Prints one JSON object on stdout. The database URL is read from an environment
-variable (never from the command line).
+Shipped with @polymigrate/alembic. The database URL is read from an environment variable (never from the command line).
 
     python polymigrate_alembic.py --config alembic.ini [--name alembic] [--url-env DIRECT_URL] [--current]
         [--version-table alembic_version] [--version-table-schema SCHEMA]
+        Prints one JSON object on stdout.
+
+    python polymigrate_alembic.py --config alembic.ini [--name alembic] --serve [--lifeline-fd 3]
+        Reads one JSON request per line on stdin and answers one JSON line per request on stdout; everything else the
+        process prints (Alembic's log, env.py's prints) goes to stderr. Exits when stdin closes, when the life-line fd
+        reaches EOF, or when its parent dies.
+
+Requests of --serve:
+    {"op": "graph"}
+    {"op": "upgrade", "revision": R, "recordStartedSql": S, "guardSql": G}
+    {"op": "downgrade", "target": T, "revision": R, "recordStartedSql": S, "guardSql": G}
+    {"op": "render", "from": "base" | R0, "to": R1}
 """
 import argparse
+import io
 import json
 import os
+import signal
 import sys
+import threading
+import time
+import traceback
 
 
 def as_list(value):
@@ -27,10 +44,10 @@ def first_line(doc):
     return ""
 
 
-def read_graph(config):
+def read_graph(config, script=None):
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(config)
+    script = script or ScriptDirectory.from_config(config)
     revisions = []
     for rev in script.walk_revisions(base="base", head="heads"):
         revisions.append(
@@ -67,6 +84,430 @@ def read_current(url, version_table, version_table_schema):
         engine.dispose()
 
 
+# --- serve mode ------------------------------------------------------------------------------------------------------
+
+
+class GuardFailed(Exception):
+    """The run's guard SQL failed (the run lost its migration lock): nothing of the step may commit."""
+
+    def __init__(self, orig):
+        super().__init__(getattr(getattr(orig, "diag", None), "message_primary", None) or str(orig).strip())
+        self.orig = orig
+
+
+class Step:
+    """The step in progress: its guard, its started record, and what happened so far."""
+
+    def __init__(self, request):
+        self.guard_sql = request.get("guardSql") or None
+        self.record_started_sql = request.get("recordStartedSql") or None
+        self.is_started_recorded = False
+        self.is_transactional = True
+        self.is_interrupted = False
+        # Set once a commit's guard passed: from then on an interrupt must not turn a committed step into a failure.
+        self.is_committing = False
+        self.dbapi_connection = None
+
+
+class State:
+    step = None
+    lock = threading.Lock()
+
+
+def run_sql(dbapi_connection, sql):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
+def run_guard(step, dbapi_connection):
+    if not step.guard_sql:
+        return
+    try:
+        run_sql(dbapi_connection, step.guard_sql)
+    except Exception as error:
+        try:
+            dbapi_connection.rollback()
+        except Exception:
+            pass
+        raise GuardFailed(error) from error
+
+
+def install_guards():
+    """Hooks every SQLAlchemy engine (env.py creates its own): the guard before each commit and before each statement
+    run in autocommit mode, the started record before a step's first autocommit statement."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def on_commit(conn):
+        step = State.step
+        if step is None:
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        step.dbapi_connection = dbapi_connection
+        if getattr(dbapi_connection, "autocommit", False):
+            # A commit of Alembic's stand-in transaction in an autocommit block: nothing is pending.
+            return
+        run_guard(step, dbapi_connection)
+        step.is_committing = True
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        step = State.step
+        if step is None:
+            return
+        dbapi_connection = cursor.connection
+        step.dbapi_connection = dbapi_connection
+        step.is_committing = False
+        if not getattr(dbapi_connection, "autocommit", False):
+            return
+        run_guard(step, dbapi_connection)
+        if not step.is_started_recorded:
+            step.is_started_recorded = True
+            step.is_transactional = False
+            if step.record_started_sql:
+                run_sql(dbapi_connection, step.record_started_sql)
+
+    event.listen(Engine, "commit", on_commit)
+    event.listen(Engine, "before_cursor_execute", before_cursor_execute)
+
+
+def install_interrupt():
+    """SIGINT stops the step in progress: a watcher thread cancels its running statement at once (psycopg2's cancel is
+    made to be called from another thread, while the main thread waits inside libpq), and the main thread gets a
+    KeyboardInterrupt when it next runs Python code. Between steps, and once a commit is under way, it is ignored."""
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+
+    def on_sigint(signum, frame):
+        step = State.step
+        if step is not None and not step.is_committing:
+            step.is_interrupted = True
+            raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+
+    def watch():
+        while True:
+            data = os.read(read_fd, 64)
+            if not data:
+                return
+            if signal.SIGINT not in data:
+                continue
+            step = State.step
+            if step is None or step.is_committing:
+                continue
+            step.is_interrupted = True
+            if step.dbapi_connection is not None:
+                try:
+                    step.dbapi_connection.cancel()
+                except Exception:
+                    pass
+
+    threading.Thread(target=watch, name="polymigrate-interrupt", daemon=True).start()
+
+
+def watch_parent(lifeline_fd, parent_pid):
+    """The helper never outlives its parent: the kernel kills it when the parent dies (Linux), and the life-line pipe
+    (which the parent never writes) reaches EOF when the parent's end closes, however the parent ended."""
+    parent = parent_pid or os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        except Exception:
+            pass
+    # The parent may have died before prctl took effect: then we were adopted already.
+    if os.getppid() != parent:
+        os._exit(1)
+    if lifeline_fd is None:
+        return
+    os.set_inheritable(lifeline_fd, False)
+
+    def watch():
+        while True:
+            try:
+                data = os.read(lifeline_fd, 4096)
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                step = State.step
+                if step is not None and step.dbapi_connection is not None:
+                    try:
+                        step.dbapi_connection.cancel()
+                    except Exception:
+                        pass
+                os._exit(1)
+
+    threading.Thread(target=watch, name="polymigrate-lifeline", daemon=True).start()
+
+
+class StepOutput(io.TextIOBase):
+    """sys.stderr during a step: passes everything on, and keeps the step's own output for its report."""
+
+    def __init__(self, target):
+        self.target = target
+        self.parts = []
+        self.size = 0
+
+    def write(self, text):
+        self.target.write(text)
+        self.parts.append(text)
+        self.size += len(text)
+        # Only the tail is reported: keep memory flat on a chatty revision.
+        while self.size > 65536 and len(self.parts) > 1:
+            self.size -= len(self.parts.pop(0))
+        return len(text)
+
+    def flush(self):
+        self.target.flush()
+
+    def text(self):
+        return "".join(self.parts)
+
+
+def find_database_error(error):
+    """The psycopg2 error behind `error` (SQLAlchemy wraps it as `.orig`; a guard's is `.orig` too), if any."""
+    seen = set()
+    stack = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if getattr(current, "pgcode", None) is not None or type(current).__module__.startswith("psycopg2"):
+            return current
+        stack.extend([getattr(current, "orig", None), current.__cause__, current.__context__])
+    return None
+
+
+def line_in_file(tb, path):
+    line = None
+    if not path:
+        return None
+    target = os.path.realpath(path)
+    for frame in traceback.extract_tb(tb):
+        if os.path.realpath(frame.filename) == target:
+            line = frame.lineno
+    return line
+
+
+def describe_failure(error, revision_path):
+    database_error = find_database_error(error)
+    failure = {}
+    if database_error is not None:
+        diag = getattr(database_error, "diag", None)
+        message = getattr(diag, "message_primary", None) or str(database_error).strip().splitlines()[0]
+        failure["message"] = message
+        if getattr(database_error, "pgcode", None):
+            failure["sqlState"] = database_error.pgcode
+        detail = getattr(diag, "message_detail", None)
+        hint = getattr(diag, "message_hint", None)
+        if detail:
+            failure["detail"] = detail
+        if hint:
+            failure["hint"] = hint
+    else:
+        text = "".join(traceback.format_exception_only(type(error), error)).strip()
+        failure["message"] = text or type(error).__name__
+    statement = getattr(error, "statement", None)
+    if statement and not isinstance(error, GuardFailed):
+        failure["statement"] = statement.strip()
+    if isinstance(error, GuardFailed):
+        failure["isGuard"] = True
+    line = line_in_file(error.__traceback__, revision_path)
+    if line is not None:
+        failure["line"] = line
+    return failure
+
+
+def close_quietly(dbapi_connection):
+    if dbapi_connection is None:
+        return
+    try:
+        dbapi_connection.close()
+    except Exception:
+        pass
+
+
+class Server:
+    def __init__(self, config, protocol):
+        from alembic.script import ScriptDirectory
+
+        self.config = config
+        self.protocol = protocol
+        # One ScriptDirectory for the whole run: Alembic's command functions would read every revision file again on
+        # each call (quadratic on a long history).
+        self.script = ScriptDirectory.from_config(config)
+
+    def answer(self, response):
+        self.protocol.write(json.dumps(response) + "\n")
+        self.protocol.flush()
+
+    def revision_path(self, revision):
+        try:
+            script = self.script.get_revision(revision)
+        except Exception:
+            return None
+        return getattr(script, "path", None)
+
+    def run_env(self, fn, **options):
+        from alembic.runtime.environment import EnvironmentContext
+
+        with EnvironmentContext(self.config, self.script, fn=fn, **options):
+            self.script.run_env()
+
+    def migrate(self, request):
+        direction = request["op"]
+        revision = request.get("revision")
+        destination = revision if direction == "upgrade" else request.get("target") or "base"
+        ran = []
+
+        def steps(rev, context):
+            found = (
+                self.script._upgrade_revs(destination, rev)
+                if direction == "upgrade"
+                else self.script._downgrade_revs(destination, rev)
+            )
+            ran.extend(step.revision.revision for step in found)
+            return found
+
+        step = Step(request)
+        output = StepOutput(sys.__stderr__)
+        started = time.perf_counter()
+        response = {}
+        sys.stderr = output
+        State.step = step
+        try:
+            try:
+                self.run_env(steps, destination_rev=destination)
+                response["isSuccess"] = True
+            finally:
+                # From here on, a SIGINT is between steps.
+                State.step = None
+        except BaseException as error:
+            if isinstance(error, SystemExit) and not step.is_interrupted and error.code in (0, None):
+                response["isSuccess"] = True
+            else:
+                traceback.print_exc()
+                response["isSuccess"] = False
+                response["error"] = describe_failure(error, self.revision_path(revision))
+                if step.is_interrupted or isinstance(error, KeyboardInterrupt):
+                    response["isInterrupted"] = True
+                    # Whichever came first (the cancelled statement's 57014 or the KeyboardInterrupt), the cause is one.
+                    response["error"] = {
+                        key: value for key, value in response["error"].items() if key in ("line",)
+                    }
+                    response["error"]["message"] = "interrupted while the revision ran"
+                # A connection left open by the failure would keep its transaction (and its locks) until collected.
+                close_quietly(step.dbapi_connection)
+        finally:
+            sys.stderr = sys.__stderr__
+            sys.stdout = sys.__stderr__
+        response["durationMs"] = round((time.perf_counter() - started) * 1000, 1)
+        response["transactional"] = step.is_transactional
+        response["ran"] = ran
+        if not response["isSuccess"]:
+            response["stderr"] = output.text()[-16384:]
+        return response
+
+    def render(self, request):
+        start = request.get("from") or "base"
+        destination = request["to"]
+        buffer = io.StringIO()
+
+        def steps(rev, context):
+            return self.script._upgrade_revs(destination, rev)
+
+        output = StepOutput(sys.__stderr__)
+        sys.stderr = output
+        previous = self.config.output_buffer
+        self.config.output_buffer = buffer
+        try:
+            self.run_env(
+                steps,
+                as_sql=True,
+                starting_rev=None if start == "base" else start,
+                destination_rev=destination,
+            )
+            return {"isSuccess": True, "sql": buffer.getvalue()}
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            traceback.print_exc()
+            return {
+                "isSuccess": False,
+                "error": describe_failure(error, self.revision_path(destination)),
+                "stderr": output.text()[-16384:],
+            }
+        finally:
+            self.config.output_buffer = previous
+            sys.stderr = sys.__stderr__
+            sys.stdout = sys.__stderr__
+
+    def handle(self, request):
+        op = request.get("op")
+        if op == "graph":
+            import alembic
+
+            result = {"alembicVersion": alembic.__version__}
+            result.update(read_graph(self.config, self.script))
+            return {"isSuccess": True, "graph": result}
+        if op in ("upgrade", "downgrade"):
+            return self.migrate(request)
+        if op == "render":
+            return self.render(request)
+        return {"isSuccess": False, "error": {"message": "unknown request %r" % (op,)}}
+
+
+def serve(args):
+    # The protocol keeps the real stdout; fd 1 and sys.stdout become stderr, so that nothing env.py, a revision or a
+    # logging handler prints can corrupt it.
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.__stderr__
+    watch_parent(args.lifeline_fd, args.parent_pid)
+    # As `python -m alembic` does: the project folder first on sys.path, for env.py's own imports.
+    sys.path.insert(0, os.getcwd())
+    install_interrupt()
+
+    from alembic.config import Config
+    import alembic
+
+    install_guards()
+    config = Config(args.config, ini_section=args.name)
+    try:
+        server = Server(config, protocol)
+    except Exception as error:
+        traceback.print_exc()
+        protocol.write(json.dumps({"isSuccess": False, "ready": False, "error": describe_failure(error, None)}) + "\n")
+        protocol.flush()
+        return 1
+    server.answer({"isSuccess": True, "ready": True, "pid": os.getpid(), "alembicVersion": alembic.__version__})
+    while True:
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:
+            continue
+        if not line:
+            return 0
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except ValueError as error:
+            server.answer({"isSuccess": False, "error": {"message": "not a JSON request: %s" % error}})
+            continue
+        server.answer(server.handle(request))
+
+
 def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", required=True)
@@ -75,7 +516,13 @@ def main(argv):
     parser.add_argument("--current", action="store_true")
     parser.add_argument("--version-table", default="alembic_version")
     parser.add_argument("--version-table-schema", default=None)
+    parser.add_argument("--serve", action="store_true")
+    parser.add_argument("--lifeline-fd", type=int, default=None)
+    parser.add_argument("--parent-pid", type=int, default=None)
     args = parser.parse_args(argv)
+
+    if args.serve:
+        return serve(args)
 
     from alembic.config import Config
     import alembic
