@@ -249,11 +249,16 @@ def watch_parent(lifeline_fd, parent_pid):
     threading.Thread(target=watch, name="polymigrate-lifeline", daemon=True).start()
 
 
-class StepOutput(io.TextIOBase):
-    """sys.stderr during a step: passes everything on, and keeps the step's own output for its report."""
+class Output(io.TextIOBase):
+    """sys.stderr of the helper: passes everything on to the real stderr, and keeps the current request's output for
+    its report (logging handlers that env.py's fileConfig made hold on to this one object)."""
 
     def __init__(self, target):
         self.target = target
+        self.parts = []
+        self.size = 0
+
+    def reset(self):
         self.parts = []
         self.size = 0
 
@@ -271,6 +276,9 @@ class StepOutput(io.TextIOBase):
 
     def text(self):
         return "".join(self.parts)
+
+
+OUTPUT = Output(sys.__stderr__)
 
 
 def find_database_error(error):
@@ -328,6 +336,75 @@ def describe_failure(error, revision_path):
     return failure
 
 
+class Engines:
+    """The engines env.py made, kept across steps: one connection for the whole run, as `alembic upgrade head` has,
+    instead of a new connection (and SQLAlchemy's first-connect queries) per revision."""
+
+    cache = {}
+
+    @classmethod
+    def install(cls):
+        import sqlalchemy
+        import sqlalchemy.engine
+        import sqlalchemy.engine.create
+        from sqlalchemy.pool import NullPool, StaticPool
+
+        create_engine = sqlalchemy.engine.create.create_engine
+
+        def cached_create_engine(url, **options):
+            key = (str(url) if not hasattr(url, "render_as_string") else url.render_as_string(hide_password=False), repr(sorted(options.items())))
+            engine = cls.cache.get(key)
+            if engine is None:
+                if options.get("poolclass") is NullPool:
+                    # env.py asked for no pooling so that its one run leaves no connection behind; here the run is
+                    # the helper's, which disposes of it at the end.
+                    options = dict(options, poolclass=StaticPool)
+                engine = create_engine(url, **options)
+                cls.cache[key] = engine
+            return engine
+
+        # engine_from_config looks create_engine up in its module at call time; env.py's own imports find the others.
+        sqlalchemy.engine.create.create_engine = cached_create_engine
+        sqlalchemy.engine.create_engine = cached_create_engine
+        sqlalchemy.create_engine = cached_create_engine
+
+    @classmethod
+    def dispose(cls):
+        engines = list(cls.cache.values())
+        cls.cache.clear()
+        for engine in engines:
+            try:
+                engine.dispose()
+            except Exception:
+                pass
+
+
+EOF = {"op": "eof"}
+
+
+def destination_of(request):
+    return request.get("revision") if request["op"] == "upgrade" else request.get("target") or "base"
+
+
+def heads_after(step, heads):
+    """The database's heads after one revision step (Alembic keeps them in alembic_version the same way)."""
+    parents = set(as_list(step.revision.down_revision))
+    revision = step.revision.revision
+    return (heads - parents) | {revision} if step.is_upgrade else (heads - {revision}) | parents
+
+
+def is_idle(dbapi_connection):
+    """Whether the connection has no transaction open (what it ran is committed)."""
+    if dbapi_connection is None:
+        return False
+    try:
+        import psycopg2.extensions
+
+        return dbapi_connection.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    except Exception:
+        return False
+
+
 def close_quietly(dbapi_connection):
     if dbapi_connection is None:
         return
@@ -361,62 +438,133 @@ class Server:
     def run_env(self, fn, **options):
         from alembic.runtime.environment import EnvironmentContext
 
-        with EnvironmentContext(self.config, self.script, fn=fn, **options):
+        environment = EnvironmentContext(self.config, self.script, fn=fn, **options)
+        if not options.get("as_sql"):
+            configure = environment.configure
+
+            def configure_per_revision(*args, **kwargs):
+                # Each revision commits on its own (as with one `alembic upgrade <rev>` per revision), even when
+                # env.py runs them in one transaction.
+                kwargs["transaction_per_migration"] = True
+                return configure(*args, **kwargs)
+
+            # Installed as `alembic.context.configure` for env.py when the environment is entered.
+            environment.configure = configure_per_revision
+        with environment:
             self.script.run_env()
 
-    def migrate(self, request):
-        direction = request["op"]
-        revision = request.get("revision")
-        destination = revision if direction == "upgrade" else request.get("target") or "base"
-        ran = []
+    def single_step(self, direction, revision, destination, heads):
+        """The one step that runs `revision` when the database is exactly next to it (its parents are the heads, or it
+        is the one head and `destination` its parent), without Alembic's walk of the whole graph (which makes a run of
+        N revisions quadratic); None otherwise, and Alembic decides."""
+        from alembic.runtime.migration import MigrationStep
 
-        def steps(rev, context):
-            found = (
-                self.script._upgrade_revs(destination, rev)
-                if direction == "upgrade"
-                else self.script._downgrade_revs(destination, rev)
-            )
-            ran.extend(step.revision.revision for step in found)
-            return found
+        try:
+            script = self.script.get_revision(revision)
+        except Exception:
+            return None
+        if script is None or script.dependencies:
+            return None
+        parents = set(as_list(script.down_revision))
+        current = set(heads or ())
+        if direction == "upgrade" and destination == revision and current == parents:
+            return [MigrationStep.upgrade_from_script(self.script.revision_map, script)]
+        expected = (script.down_revision or "base") if len(parents) <= 1 else None
+        if direction == "downgrade" and current == {revision} and destination == expected:
+            return [MigrationStep.downgrade_from_script(self.script.revision_map, script)]
+        return None
 
-        step = Step(request)
-        output = StepOutput(sys.__stderr__)
-        started = time.perf_counter()
-        response = {}
-        sys.stderr = output
-        State.step = step
+    def migrate(self, first, read_request):
+        """Runs the step request `first` and the step requests that follow it in one run of env.py (one connection,
+        env.py and alembic.ini read once) while each revision is next to the database's heads, answering each once its
+        transaction committed. Returns the first request it did not run (EOF at the end of stdin)."""
+        direction = first["op"]
+        progress = {"step": None, "request": None, "started": 0.0, "ran": [], "next": None}
+
+        def begin(request):
+            progress.update(request=request, started=time.perf_counter(), ran=[])
+            OUTPUT.reset()
+            progress["step"] = State.step = Step(request)
+
+        def finish(response):
+            step = progress["step"]
+            State.step = None
+            progress["step"] = None
+            response["durationMs"] = round((time.perf_counter() - progress["started"]) * 1000, 1)
+            response["transactional"] = step.is_transactional
+            response["ran"] = progress["ran"]
+            self.answer(response)
+
+        def steps(heads, context):
+            heads = set(heads or ())
+            request = first
+            while True:
+                found = self.single_step(direction, request.get("revision"), destination_of(request), heads)
+                if found is None:
+                    if request is not first:
+                        # Not next to the heads: a fresh run of env.py lets Alembic's own walk decide.
+                        progress["next"] = request
+                        return
+                    found = (
+                        self.script._upgrade_revs(destination_of(request), tuple(heads))
+                        if direction == "upgrade"
+                        else self.script._downgrade_revs(destination_of(request), tuple(heads))
+                    )
+                if request is not first:
+                    begin(request)
+                for step in found:
+                    progress["ran"].append(step.revision.revision)
+                    yield step
+                # Resumed: Alembic closed the step's transaction. Answer now only if it really committed (env.py may
+                # hold an outer transaction of its own); otherwise after env.py's run ends.
+                if found and not is_idle(progress["step"].dbapi_connection):
+                    return
+                finish({"isSuccess": True})
+                if len(found) != 1:
+                    progress["next"] = read_request()
+                    return
+                heads = heads_after(found[0], heads)
+                request = read_request()
+                if request is EOF or request.get("op") != direction:
+                    progress["next"] = request
+                    return
+
+        begin(first)
         try:
             try:
-                self.run_env(steps, destination_rev=destination)
-                response["isSuccess"] = True
+                self.run_env(steps, destination_rev=destination_of(first))
             finally:
                 # From here on, a SIGINT is between steps.
                 State.step = None
+            if progress["step"] is not None:
+                finish({"isSuccess": True})
         except BaseException as error:
-            if isinstance(error, SystemExit) and not step.is_interrupted and error.code in (0, None):
-                response["isSuccess"] = True
+            step = progress["step"]
+            if step is None:
+                # The steps were answered; env.py failed after them (nothing of theirs is pending).
+                traceback.print_exc()
+                Engines.dispose()
+            elif isinstance(error, SystemExit) and not step.is_interrupted and error.code in (0, None):
+                finish({"isSuccess": True})
             else:
                 traceback.print_exc()
-                response["isSuccess"] = False
-                response["error"] = describe_failure(error, self.revision_path(revision))
+                request = progress["request"]
+                response = {"isSuccess": False, "error": describe_failure(error, self.revision_path(request.get("revision")))}
                 if step.is_interrupted or isinstance(error, KeyboardInterrupt):
                     response["isInterrupted"] = True
                     # Whichever came first (the cancelled statement's 57014 or the KeyboardInterrupt), the cause is one.
-                    response["error"] = {
-                        key: value for key, value in response["error"].items() if key in ("line",)
-                    }
+                    response["error"] = {key: value for key, value in response["error"].items() if key == "line"}
                     response["error"]["message"] = "interrupted while the revision ran"
-                # A connection left open by the failure would keep its transaction (and its locks) until collected.
+                # A connection left open by the failure would keep its transaction (and its locks) until collected;
+                # the next step starts on a new one.
                 close_quietly(step.dbapi_connection)
+                Engines.dispose()
+                response["stderr"] = OUTPUT.text()[-16384:]
+                progress["step"] = step
+                finish(response)
         finally:
-            sys.stderr = sys.__stderr__
             sys.stdout = sys.__stderr__
-        response["durationMs"] = round((time.perf_counter() - started) * 1000, 1)
-        response["transactional"] = step.is_transactional
-        response["ran"] = ran
-        if not response["isSuccess"]:
-            response["stderr"] = output.text()[-16384:]
-        return response
+        return progress["next"] if progress["next"] is not None else read_request()
 
     def render(self, request):
         start = request.get("from") or "base"
@@ -426,8 +574,7 @@ class Server:
         def steps(rev, context):
             return self.script._upgrade_revs(destination, rev)
 
-        output = StepOutput(sys.__stderr__)
-        sys.stderr = output
+        OUTPUT.reset()
         previous = self.config.output_buffer
         self.config.output_buffer = buffer
         try:
@@ -445,11 +592,10 @@ class Server:
             return {
                 "isSuccess": False,
                 "error": describe_failure(error, self.revision_path(destination)),
-                "stderr": output.text()[-16384:],
+                "stderr": OUTPUT.text()[-16384:],
             }
         finally:
             self.config.output_buffer = previous
-            sys.stderr = sys.__stderr__
             sys.stdout = sys.__stderr__
 
     def handle(self, request):
@@ -460,10 +606,10 @@ class Server:
             result = {"alembicVersion": alembic.__version__}
             result.update(read_graph(self.config, self.script))
             return {"isSuccess": True, "graph": result}
-        if op in ("upgrade", "downgrade"):
-            return self.migrate(request)
         if op == "render":
             return self.render(request)
+        if op == "invalid":
+            return {"isSuccess": False, "error": {"message": request["message"]}}
         return {"isSuccess": False, "error": {"message": "unknown request %r" % (op,)}}
 
 
@@ -473,6 +619,7 @@ def serve(args):
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.__stderr__
+    sys.stderr = OUTPUT
     watch_parent(args.lifeline_fd, args.parent_pid)
     # As `python -m alembic` does: the project folder first on sys.path, for env.py's own imports.
     sys.path.insert(0, os.getcwd())
@@ -482,6 +629,7 @@ def serve(args):
     import alembic
 
     install_guards()
+    Engines.install()
     config = Config(args.config, ini_section=args.name)
     try:
         server = Server(config, protocol)
@@ -491,21 +639,35 @@ def serve(args):
         protocol.flush()
         return 1
     server.answer({"isSuccess": True, "ready": True, "pid": os.getpid(), "alembicVersion": alembic.__version__})
+    request = read_request()
+    while request is not EOF:
+        if request.get("op") in ("upgrade", "downgrade"):
+            request = server.migrate(request, read_request)
+        else:
+            server.answer(server.handle(request))
+            request = read_request()
+    Engines.dispose()
+    return 0
+
+
+def read_request():
+    """The next request on stdin; EOF when stdin closed."""
     while True:
         try:
             line = sys.stdin.readline()
         except KeyboardInterrupt:
             continue
         if not line:
-            return 0
+            return EOF
         if not line.strip():
             continue
         try:
             request = json.loads(line)
         except ValueError as error:
-            server.answer({"isSuccess": False, "error": {"message": "not a JSON request: %s" % error}})
-            continue
-        server.answer(server.handle(request))
+            return {"op": "invalid", "message": "not a JSON request: %s" % error}
+        if not isinstance(request, dict):
+            return {"op": "invalid", "message": "not a JSON object: %s" % line.strip()[:200]}
+        return request
 
 
 def main(argv):

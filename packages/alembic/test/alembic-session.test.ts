@@ -157,6 +157,7 @@ describe("one Alembic helper per run", () => {
         step(opened, REVISIONS[0], { recordStartedSql: "INSERT INTO started VALUES ('949954c2be59')", guardSql: "INSERT INTO guarded DEFAULT VALUES" }),
       );
       expect(first).toMatchObject({ isSuccess: true, transactional: true });
+      await database.query("TRUNCATE guarded");
       const result = await opened.session.run(
         step(opened, "cccc00000003", { recordStartedSql: "INSERT INTO started VALUES ('cccc00000003')", guardSql: "INSERT INTO guarded DEFAULT VALUES" }),
       );
@@ -169,10 +170,10 @@ describe("one Alembic helper per run", () => {
       { what: "first", started: 1 },
       { what: "last", started: 1 },
     ]);
-    // Each guard ran inside the transaction it checked, or alone before an autocommit statement: the first revision's
-    // before its commit; the second's before the commit that opens its autocommit block, before each of the block's
-    // 3 statements, and before its last commit (of alembic_version).
-    expect(Number((await database.query<{ count: string }>("SELECT count(*) FROM guarded"))[0]?.count)).toBe(6);
+    // Each guard ran inside the transaction it checked, or alone before an autocommit statement: before the commit that
+    // opens the autocommit block, before each of the block's 3 statements, and before the last commit (of
+    // alembic_version).
+    expect(Number((await database.query<{ count: string }>("SELECT count(*) FROM guarded"))[0]?.count)).toBe(5);
     expect(await readAlembicVersion(database)).toEqual(["cccc00000003"]);
   });
 
@@ -222,6 +223,33 @@ describe("one Alembic helper per run", () => {
       expect(await listTables(database)).not.toContain("slow");
       expect(await readAlembicVersion(database)).toEqual([REVISIONS[0]]);
       expect((await opened.session.run(step(opened, REVISIONS[1]))).isSuccess).toBe(true);
+    } finally {
+      await opened.session.close();
+    }
+    expect(await readAlembicVersion(database)).toEqual([REVISIONS[1]]);
+  });
+
+  it("commits each revision on its own, and answers after the commit, when env.py holds a transaction of its own", { timeout: 60_000 }, async () => {
+    const envFile = `${project.dir}/alembic/env.py`;
+    const env = readFileSync(envFile, "utf8");
+    project.write(
+      "alembic/env.py",
+      env.replace(
+        "    with connectable.connect() as connection:\n        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)\n        with context.begin_transaction():\n            context.run_migrations()",
+        "    with connectable.begin() as connection:\n        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)\n        context.run_migrations()",
+      ),
+    );
+    expect(readFileSync(envFile, "utf8")).toContain("connectable.begin()");
+    project.write("alembic/versions/bbbb00000002_broken.py", revisionFile("bbbb00000002", HEAD, "broken", "op.execute('SELECT * FROM missing_table')"));
+    const opened = await open();
+    try {
+      for (const id of REVISIONS) {
+        expect((await opened.session.run(step(opened, id))).isSuccess, id).toBe(true);
+        expect(await readAlembicVersion(database)).toEqual([id]);
+      }
+      expect((await opened.session.run(step(opened, "bbbb00000002"))).error?.sqlState).toBe("42P01");
+      const down = await opened.session.run({ ...step(opened, HEAD), direction: "down" });
+      expect(down.isSuccess).toBe(true);
     } finally {
       await opened.session.close();
     }
