@@ -381,6 +381,9 @@ class Engines:
 
 EOF = {"op": "eof"}
 
+# The exit code that tells the parent this Python has no Alembic (so that it tries the next one).
+CANNOT_IMPORT_ALEMBIC = 3
+
 
 def destination_of(request):
     return request.get("revision") if request["op"] == "upgrade" else request.get("target") or "base"
@@ -621,12 +624,17 @@ def serve(args):
     sys.stdout = sys.__stderr__
     sys.stderr = OUTPUT
     watch_parent(args.lifeline_fd, args.parent_pid)
-    # As `python -m alembic` does: the project folder first on sys.path, for env.py's own imports.
+    try:
+        from alembic.config import Config
+        import alembic
+        import alembic.command
+    except ImportError as error:
+        print("this Python cannot import Alembic: %s" % error, file=sys.stderr)
+        return CANNOT_IMPORT_ALEMBIC
+    # As `python -m alembic` does: the project folder first on sys.path, for env.py's own imports (after Alembic's
+    # own import, so that the project's alembic/ folder cannot stand in for a missing Alembic).
     sys.path.insert(0, os.getcwd())
     install_interrupt()
-
-    from alembic.config import Config
-    import alembic
 
     install_guards()
     Engines.install()
@@ -647,7 +655,10 @@ def serve(args):
             server.answer(server.handle(request))
             request = read_request()
     Engines.dispose()
-    return 0
+    # Everything is committed and answered: skip the interpreter's slow teardown, which the parent waits for.
+    protocol.flush()
+    sys.__stderr__.flush()
+    os._exit(0)
 
 
 def read_request():

@@ -94,6 +94,9 @@ export interface AlembicHelper {
   close(graceMs?: number): Promise<void>;
 }
 
+// The helper's exit code when its Python has no Alembic (it is then not the Python to use).
+const CANNOT_IMPORT_ALEMBIC = 3;
+
 // Bytes of the helper's stderr kept for a message when it dies unexpectedly.
 const STDERR_KEPT = 32_768;
 
@@ -139,6 +142,11 @@ export async function startAlembicHelper(options: AlembicHelperOptions): Promise
         `Could not start "${options.python}" to run Alembic: it was not found. Install Alembic, or fix the project's "python" setting.`,
         { details: { command: options.python } },
       );
+    }
+    if (exit?.code === CANNOT_IMPORT_ALEMBIC) {
+      return new MigrateError("TOOL_UNAVAILABLE", `"${options.python}" cannot import Alembic. Install Alembic into it, or set the project's "python" setting.`, {
+        details: { python: options.python, reason: "cannot import Alembic" },
+      });
     }
     const how = exit?.signal ? `was killed by ${exit.signal}` : `exited with code ${exit?.code ?? "unknown"}`;
     return new ChildProcessError(

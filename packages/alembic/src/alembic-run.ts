@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Migration, NativeRunContext, NativeRunner, NativeSession, NativeStep, NativeStepResult } from "@polymigrate/core";
 import { ChildProcessError, isMigrateError, redact } from "@polymigrate/core";
 import { startAlembicHelper, toMigrationFailure, type AlembicHelper, type HelperRequest, type HelperResponse } from "./alembic-helper.js";
@@ -9,7 +10,9 @@ export interface AlembicRunnerOptions {
   /** Read on each run, so that a changed alembic.ini is seen. */
   project: () => AlembicProject;
   urlEnv: string;
-  /** The Python that can import the project's Alembic; resolved on first use, so that `status` never starts one. */
+  /** The Pythons to run the helper with, in order: the first that can import Alembic runs it. */
+  pythons: () => string[];
+  /** Finds the Python as the other commands do, or throws `TOOL_UNAVAILABLE` naming what was tried. */
   python: () => Promise<string>;
   /** Checks Alembic's own revision graph against the one the plan was read from; throws when they differ. */
   verify: (inspection: AlembicInspection) => void;
@@ -87,8 +90,20 @@ function lostHelper(error: unknown, migration: Migration, startedAt: number): Na
 export function createAlembicRunner(options: AlembicRunnerOptions): NativeRunner {
   const { urlEnv } = options;
 
-  const startHelper = async (context: NativeRunContext): Promise<AlembicHelper> =>
-    startAlembicHelper({ python: await options.python(), project: options.project(), urlEnv, url: context.url, env: context.env });
+  // The helper is its own probe (a Python without Alembic exits at once with a known code): no separate start-up
+  // per candidate to find the Python first.
+  const startHelper = async (context: NativeRunContext): Promise<AlembicHelper> => {
+    const start = (python: string) => startAlembicHelper({ python, project: options.project(), urlEnv, url: context.url, env: context.env });
+    for (const python of options.pythons()) {
+      if (python.startsWith("/") && !existsSync(python)) continue;
+      try {
+        return await start(python);
+      } catch (error) {
+        if (!isMigrateError(error) || error.code !== "TOOL_UNAVAILABLE") throw error;
+      }
+    }
+    return start(await options.python());
+  };
 
   return {
     async open(context): Promise<NativeSession> {

@@ -9,7 +9,7 @@ import {
   type Plan,
   type StackAdapter,
 } from "@polymigrate/core";
-import { findPython, type AlembicTool } from "./alembic-command.js";
+import { findPython, pythonCandidates, type AlembicTool } from "./alembic-command.js";
 import { createAlembicRevision } from "./alembic-create.js";
 import { createAlembicHistory } from "./alembic-history.js";
 import { ancestorsOf, readAlembicProject, readRevisionGraph, toMigrations, type RevisionGraph } from "./alembic-layout.js";
@@ -97,6 +97,7 @@ export function createAlembicAdapter(options: AdapterOptions & { settings?: Alem
   const runner = createAlembicRunner({
     project: readProject,
     urlEnv,
+    pythons: () => pythonCandidates(dir, settings),
     python: findProjectPython,
     verify(inspection) {
       const project = readProject();
