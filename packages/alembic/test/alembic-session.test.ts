@@ -258,6 +258,26 @@ describe("one Alembic helper per run", () => {
   });
 });
 
+describe("offline SQL", () => {
+  it("renders every pending revision in one helper, and skips with a warning the one that cannot render offline", { timeout: 60_000 }, async () => {
+    project.write(
+      "alembic/versions/ffff00000006_online_only.py",
+      revisionFile("ffff00000006", HEAD, "online only", "count = op.get_bind().execute(sa.text('SELECT count(*) FROM users')).scalar()\n    op.execute('CREATE TABLE t%d (id int)' % count)"),
+    );
+    project.write("alembic/versions/abab00000007_after.py", revisionFile("abab00000007", "ffff00000006", "after", "op.execute('CREATE TABLE after_it (id int)')"));
+    const adapter = createAlembicAdapter({ dir: project.dir });
+    const events: MigrateEvent[] = [];
+    const rendered = await adapter.native!.renderSql!(await adapter.readMigrations(), { url: database.url, env: {}, emit: (event) => events.push(event), project: "app" });
+    expect(Object.keys(rendered).sort()).toEqual([...REVISIONS, "abab00000007"].sort());
+    expect(rendered[REVISIONS[0]]).toContain("CREATE TABLE users");
+    expect(rendered.abab00000007).toContain("CREATE TABLE after_it (id int);");
+    const notices = events.filter((event) => event.type === "notice").map((event) => (event as { message: string }).message);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain('"ffff00000006"');
+    expect(await listTables(database)).toEqual([]);
+  });
+});
+
 // Pids of the live (not zombie) processes whose parent is `parent`.
 function childrenOf(parent: number): number[] {
   const children: number[] = [];
