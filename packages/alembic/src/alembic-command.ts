@@ -63,8 +63,7 @@ export async function findPython(dir: string, settings: AlembicToolSettings): Pr
       { details: { python: settings.python, reason } },
     );
   }
-  const candidates = [join(dir, ".venv/bin/python"), join(dir, "venv/bin/python"), "python3", "/usr/bin/python3"];
-  for (const candidate of candidates) {
+  for (const candidate of pythonCandidates(dir, {})) {
     if (candidate.startsWith("/") && !existsSync(candidate)) {
       tried.push(`"${candidate}" (not found)`);
       continue;
@@ -78,6 +77,16 @@ export async function findPython(dir: string, settings: AlembicToolSettings): Pr
     `No Python that can import Alembic was found for "${dir}": tried ${tried.join(", ")}. Install Alembic (${installHint()}), or set the project's "python" (or "alembic") setting.`,
     { details: { tried } },
   );
+}
+
+/**
+ * The Pythons {@link findPython} tries, in order: the `python` setting alone when set; else the project's virtualenv
+ * (`.venv/bin/python`, `venv/bin/python`), `python3` on PATH, then `/usr/bin/python3` (those with a path only when
+ * they exist).
+ */
+export function pythonCandidates(dir: string, settings: AlembicToolSettings): string[] {
+  if (settings.python) return [settings.python];
+  return [join(dir, ".venv/bin/python"), join(dir, "venv/bin/python"), "python3", "/usr/bin/python3"];
 }
 
 function installHint(): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { tailOf } from "./alembic-command.js";
-import { lineInFile, parseAlembicError, parseStepLine, splitOfflineSql } from "./alembic-run.js";
+import { parseStepLine, splitOfflineSql, toHelperRequest, toStepResult } from "./alembic-run.js";
 
 describe("parseStepLine", () => {
   it("reads the revision of Alembic's upgrade and downgrade log lines", () => {
@@ -11,44 +11,35 @@ describe("parseStepLine", () => {
   });
 });
 
-const STDERR = `INFO  [alembic.runtime.migration] Running upgrade a1 -> b2, broken
-Traceback (most recent call last):
-  File "/usr/lib/python3/dist-packages/sqlalchemy/engine/base.py", line 1900, in _execute_context
-    self.dialect.do_execute(
-  File "/srv/app/alembic/versions/b2_broken.py", line 20, in upgrade
-    op.execute('INSERT INTO t VALUES (1)')
-  File "/usr/lib/python3/dist-packages/sqlalchemy/engine/default.py", line 736, in do_execute
-    cursor.execute(statement, parameters)
-    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-sqlalchemy.exc.IntegrityError: (psycopg2.errors.UniqueViolation) duplicate key value violates unique constraint "t_pkey"
-DETAIL:  Key (id)=(1) already exists.
-
-[SQL: INSERT INTO t VALUES (1)]
-(Background on this error at: https://sqlalche.me/e/14/gkpj)
-`;
-
-describe("parseAlembicError", () => {
-  it("takes the database's message, SQLSTATE, detail and statement from SQLAlchemy's error", () => {
-    const error = parseAlembicError(STDERR);
-    expect(error).toMatchObject({
-      message: 'duplicate key value violates unique constraint "t_pkey"',
-      sqlState: "23505",
-      detail: "Key (id)=(1) already exists.",
-      statement: "INSERT INTO t VALUES (1)",
-    });
-    expect(error.stderrTail).toContain('File "/srv/app/alembic/versions/b2_broken.py", line 20, in upgrade');
-    expect(error.stderrTail).not.toContain("dist-packages");
+describe("toHelperRequest", () => {
+  const migration = { id: "b2", name: "b2", order: 1, checksum: "", file: "/srv/app/alembic/versions/b2.py", meta: { downgradeTarget: "a1", downRevisions: ["a1"] } };
+  it("asks for one revision up, and for the target that undoes exactly that revision down", () => {
+    expect(toHelperRequest({ migration, direction: "up", recordStartedSql: "R", guardSql: "G" })).toEqual({ op: "upgrade", revision: "b2", recordStartedSql: "R", guardSql: "G" });
+    expect(toHelperRequest({ migration, direction: "down", recordStartedSql: "R", guardSql: "G" })).toEqual({ op: "downgrade", target: "a1", revision: "b2", recordStartedSql: "R", guardSql: "G" });
+    expect(toHelperRequest({ migration: { ...migration, meta: {} }, direction: "down", recordStartedSql: "R", guardSql: "G" })).toMatchObject({ target: "base" });
   });
 
-  it("finds the line of the revision file the traceback went through", () => {
-    expect(lineInFile(STDERR, "/srv/app/alembic/versions/b2_broken.py")).toBe(20);
-    expect(lineInFile(STDERR, "/srv/app/alembic/versions/other.py")).toBeUndefined();
+  it("turns the helper's answer into the step's result, with the revision's file and a redacted, trimmed stderr", () => {
+    expect(toStepResult({ isSuccess: true, durationMs: 12.4, transactional: false, ran: ["b2"] }, migration)).toEqual({ isSuccess: true, durationMs: 12, transactional: false });
+    const failed = toStepResult(
+      {
+        isSuccess: false,
+        durationMs: 3,
+        transactional: true,
+        isInterrupted: true,
+        error: { message: "could not reach postgresql://app:hunter22@db/x", sqlState: "08006", line: 20 },
+        stderr: 'Traceback (most recent call last):\n  File "/usr/lib/python3/dist-packages/sqlalchemy/engine/base.py", line 1900, in _execute_context\n    self.dialect.do_execute(\n  File "/srv/app/alembic/versions/b2.py", line 20, in upgrade\n',
+      },
+      migration,
+    );
+    expect(failed).toMatchObject({ isSuccess: false, isInterrupted: true, error: { sqlState: "08006", line: 20, file: migration.file } });
+    expect(failed.error?.message).not.toContain("hunter22");
+    expect(failed.error?.stderrTail).toContain('File "/srv/app/alembic/versions/b2.py", line 20, in upgrade');
+    expect(failed.error?.stderrTail).not.toContain("dist-packages");
   });
+});
 
-  it("falls back to the last exception line for errors that are not the database's", () => {
-    expect(parseAlembicError("Traceback...\nKeyError: 'DIRECT_URL'\n").message).toBe("KeyError: 'DIRECT_URL'");
-  });
-
+describe("tailOf", () => {
   it("redacts URLs in what it keeps", () => {
     expect(tailOf("could not connect to postgresql://app:hunter22@db/x")).not.toContain("hunter22");
   });

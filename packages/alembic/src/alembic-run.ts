@@ -1,18 +1,21 @@
-import type { Migration, MigrationFailure, MigrationReport, NativeRunContext, NativeRunner } from "@polymigrate/core";
-import { redact } from "@polymigrate/core";
-import { failedRun, runAlembic, tailOf, type AlembicTool } from "./alembic-command.js";
+import { existsSync } from "node:fs";
+import type { Migration, NativeRunContext, NativeRunner, NativeSession, NativeStep, NativeStepResult } from "@polymigrate/core";
+import { ChildProcessError, isMigrateError, redact } from "@polymigrate/core";
+import { startAlembicHelper, toMigrationFailure, type AlembicHelper, type HelperRequest, type HelperResponse } from "./alembic-helper.js";
+import type { AlembicInspection } from "./alembic-inspect.js";
 import type { AlembicProject } from "./alembic-layout.js";
-import { PSYCOPG2_SQLSTATES } from "./psycopg2-sqlstates.js";
 
 /** What the runner needs to run the project's Alembic. */
 export interface AlembicRunnerOptions {
   /** Read on each run, so that a changed alembic.ini is seen. */
   project: () => AlembicProject;
   urlEnv: string;
-  /** Resolved on first use, so that `status` never starts a child process. */
-  tool: () => Promise<AlembicTool>;
-  /** Checks with Alembic's own API that the graph read from the files is Alembic's; throws when it is not. */
-  verify: () => Promise<void>;
+  /** The Pythons to run the helper with, in order: the first that can import Alembic runs it. */
+  pythons: () => string[];
+  /** Finds the Python as the other commands do, or throws `TOOL_UNAVAILABLE` naming what was tried. */
+  python: () => Promise<string>;
+  /** Checks Alembic's own revision graph against the one the plan was read from; throws when they differ. */
+  verify: (inspection: AlembicInspection) => void;
 }
 
 /** One `Running upgrade a -> b, message` line of Alembic's log. */
@@ -31,56 +34,6 @@ export function parseStepLine(line: string): AlembicStepLine | undefined {
   return from ? { direction: "down", revision: from } : undefined;
 }
 
-/**
- * Reads the database's error out of Alembic's stderr (a Python traceback ending in SQLAlchemy's
- * `sqlalchemy.exc.X: (psycopg2.errors.Y) message` with `[SQL: ...]`), with its SQLSTATE when the class names one.
- */
-export function parseAlembicError(stderr: string): MigrationFailure {
-  const lines = stderr.split(/\r?\n/);
-  const stderrTail = tailOf(stderr);
-  let index = -1;
-  for (let i = lines.length - 1; i >= 0; i -= 1) {
-    if (/^sqlalchemy\.exc\.\w+: \(/.test(lines[i] ?? "")) {
-      index = i;
-      break;
-    }
-  }
-  if (index === -1) {
-    const last = [...lines].reverse().find((line) => /^[\w.]+(Error|Exception|Exit)\b/.test(line)) ??
-      [...lines].reverse().find((line) => line.trim() !== "") ?? "Alembic failed without a message";
-    return { message: redact(last.trim()), stderrTail };
-  }
-  const head = /^sqlalchemy\.exc\.\w+: \(([\w.]+)\) ?(.*)$/.exec(lines[index] ?? "");
-  const errorClass = head?.[1] ?? "";
-  const body: string[] = [head?.[2] ?? ""];
-  let detail: string | undefined;
-  let hint: string | undefined;
-  let statement: string | undefined;
-  for (let i = index + 1; i < lines.length; i += 1) {
-    const line = lines[i] ?? "";
-    if (line.startsWith("[SQL:")) {
-      const sql: string[] = [line.slice("[SQL:".length).trimStart()];
-      while (!sql[sql.length - 1]?.endsWith("]") && i + 1 < lines.length) sql.push(lines[++i] ?? "");
-      statement = sql.join("\n").replace(/\]$/, "").trim();
-      continue;
-    }
-    if (line.startsWith("[parameters:") || line.startsWith("(Background on this error")) continue;
-    if (line.startsWith("DETAIL:")) detail = line.slice("DETAIL:".length).trim();
-    else if (line.startsWith("HINT:")) hint = line.slice("HINT:".length).trim();
-    else if (statement === undefined && line.trim() !== "") body.push(line);
-  }
-  const className = errorClass.split(".").pop() ?? "";
-  const sqlState = errorClass.startsWith("psycopg2.") ? PSYCOPG2_SQLSTATES[className] : undefined;
-  return {
-    message: redact(body.join("\n").trim()),
-    ...(sqlState ? { sqlState } : {}),
-    ...(statement ? { statement: redact(statement) } : {}),
-    ...(detail ? { detail: redact(detail) } : {}),
-    ...(hint ? { hint: redact(hint) } : {}),
-    stderrTail,
-  };
-}
-
 // The target of `alembic downgrade` that undoes exactly `migration` (see `downgradeTargetOf`).
 function downgradeTarget(migration: Migration): string {
   return (migration.meta?.downgradeTarget as string | undefined) ?? "base";
@@ -92,120 +45,150 @@ function offlineStart(migration: Migration): string {
   return parents.length === 1 ? (parents[0] as string) : "base";
 }
 
-/**
- * Runs Alembic one revision per call (`alembic upgrade <rev>`, `alembic downgrade <down_revision>`): each revision
- * commits on its own whatever env.py's transaction setting, so a failure keeps the revisions before it applied, as on
- * every other stack, and the report's timing and outcome are per revision. Alembic's own `Running upgrade` log line
- * marks when the revision's code starts. Before the first, Alembic's own API confirms the revision graph the plan was
- * made from (the files were read without Python).
- */
-export function createAlembicRunner(options: AlembicRunnerOptions): NativeRunner {
-  const { urlEnv } = options;
+/** The helper's request for one step: the revision to upgrade to, or the target that undoes exactly that revision. */
+export function toHelperRequest(step: NativeStep): HelperRequest {
+  const { migration, recordStartedSql, guardSql } = step;
+  return step.direction === "up"
+    ? { op: "upgrade", revision: migration.id, recordStartedSql, guardSql }
+    : { op: "downgrade", target: downgradeTarget(migration), revision: migration.id, recordStartedSql, guardSql };
+}
 
-  const runSteps = async (
-    migrations: Migration[],
-    context: NativeRunContext,
-    direction: "up" | "down",
-  ): Promise<MigrationReport[]> => {
-    const tool = await options.tool();
-    const project = options.project();
-    await options.verify();
-    const reports: MigrationReport[] = [];
-    let failed = false;
-    for (const [index, migration] of migrations.entries()) {
-      if (failed) {
-        reports.push({ id: migration.id, name: migration.name, outcome: "skipped" });
-        continue;
-      }
-      context.emit({
-        type: "migration-start",
-        project: context.project,
-        id: migration.id,
-        index,
-        total: migrations.length,
-        transactional: true,
-        direction,
-      });
-      const spawned = performance.now();
-      let started: number | undefined;
-      const seen: string[] = [];
-      const args = direction === "up" ? ["upgrade", migration.id] : ["downgrade", downgradeTarget(migration)];
-      const result = await runAlembic(tool, project, urlEnv, args, {
-        url: context.url,
-        env: context.env,
-        onStderrLine: (line) => {
-          const step = parseStepLine(line);
-          if (!step) return;
-          seen.push(step.revision);
-          started ??= performance.now();
-        },
-      });
-      const durationMs = Math.round(performance.now() - (started ?? spawned));
-      const isSuccess = result.exitCode === 0;
-      const outcome = isSuccess ? (direction === "up" ? "applied" : "rolled-back") : "failed";
-      context.emit({ type: "migration-end", project: context.project, id: migration.id, outcome, durationMs, direction });
-      const report: MigrationReport = { id: migration.id, name: migration.name, outcome, durationMs, transactional: true };
-      if (!isSuccess) {
-        failed = true;
-        const line = lineInFile(result.stderr, migration.file);
-        report.error = { ...parseAlembicError(result.stderr), file: migration.file, ...(line === undefined ? {} : { line }) };
-      } else if (seen.some((id) => id !== migration.id)) {
-        // Alembic ran more than this revision (a dependency the graph did not show): say so rather than hide it.
-        context.emit({
-          type: "notice",
-          project: context.project,
-          level: "warning",
-          message: `Alembic also ran ${seen.filter((id) => id !== migration.id).map((id) => `"${id}"`).join(", ")} for "${migration.id}".`,
-        });
-      }
-      reports.push(report);
-    }
-    return reports;
-  };
-
+/** A step's result from the helper's answer, with the revision's file on a failure. */
+export function toStepResult(response: HelperResponse, migration: Migration): NativeStepResult {
   return {
-    up: (migrations, context) => runSteps(migrations, context, "up"),
-    down: (migrations, context) => runSteps(migrations, context, "down"),
-    async renderSql(migrations, context) {
-      const tool = await options.tool();
-      const project = options.project();
-      const rendered: Record<string, string> = {};
-      // Offline mode takes one starting revision: run from the first pending revision's parent when it has one
-      // parent, else revision by revision.
-      const first = migrations[0];
-      const last = migrations[migrations.length - 1];
-      if (!first || !last) return rendered;
-      const isChain = migrations.every((migration, index) => {
-        const parents = (migration.meta?.downRevisions as string[] | undefined) ?? [];
-        return index === 0 ? parents.length <= 1 : parents.length === 1 && parents[0] === migrations[index - 1]?.id;
-      });
-      const ranges = isChain
-        ? [{ from: offlineStart(first), to: last.id }]
-        : migrations.map((migration) => ({ from: offlineStart(migration), to: migration.id }));
-      for (const range of ranges) {
-        const args = ["upgrade", range.from === "base" ? range.to : `${range.from}:${range.to}`, "--sql"];
-        const result = await runAlembic(tool, project, urlEnv, args, { url: context.url, env: context.env });
-        if (result.exitCode !== 0) {
-          throw failedRun(
-            `Alembic could not render the SQL of "${range.to}" in offline mode (alembic upgrade --sql): {error}. Fix the revision or env.py's run_migrations_offline, then run "migrate plan" again.`,
-            tool,
-            project,
-            args,
-            result,
-          );
-        }
-        Object.assign(rendered, splitOfflineSql(result.stdout));
-      }
-      return rendered;
+    isSuccess: response.isSuccess,
+    durationMs: Math.round(response.durationMs ?? 0),
+    transactional: response.transactional ?? true,
+    ...(response.isSuccess ? {} : { error: toMigrationFailure(response, migration.file) }),
+    ...(response.isInterrupted ? { isInterrupted: true } : {}),
+  };
+}
+
+// A failed request of the helper as the helper's own error would say it (for the step that was running).
+function lostHelper(error: unknown, migration: Migration, startedAt: number): NativeStepResult {
+  const message = isMigrateError(error) ? error.message : redact(String(error));
+  const stderrTail = isMigrateError(error) && typeof error.details.stderrTail === "string" ? error.details.stderrTail : undefined;
+  return {
+    isSuccess: false,
+    durationMs: Math.round(performance.now() - startedAt),
+    transactional: true,
+    error: {
+      message: `${message} Whether revision "${migration.id}" committed is unknown: run "migrate status" to see.`,
+      file: migration.file,
+      ...(stderrTail ? { stderrTail } : {}),
     },
   };
 }
 
-/** The line of `file` the traceback in `stderr` went through last (where the revision's code failed). */
-export function lineInFile(stderr: string, file: string): number | undefined {
-  let line: number | undefined;
-  for (const match of stderr.matchAll(/^\s*File "([^"]+)", line (\d+)/gm)) if (match[1] === file) line = Number(match[2]);
-  return line;
+/**
+ * Runs Alembic in one long-lived Python process per run (the shipped helper, `--serve`), one revision per step with
+ * Alembic's own API and the project's env.py, so that each revision commits on its own whatever env.py's transaction
+ * setting, and a failure keeps the revisions before it applied. Inside the helper, the core's guard SQL runs before every
+ * commit and before every autocommit statement, and the step's started record before its first autocommit statement.
+ * Before the first step, Alembic's own graph is checked against the one the plan was made from (read without Python).
+ */
+export function createAlembicRunner(options: AlembicRunnerOptions): NativeRunner {
+  const { urlEnv } = options;
+
+  // The helper is its own probe (a Python without Alembic exits at once with a known code): no separate start-up
+  // per candidate to find the Python first.
+  const startHelper = async (context: NativeRunContext): Promise<AlembicHelper> => {
+    const start = (python: string) => startAlembicHelper({ python, project: options.project(), urlEnv, url: context.url, env: context.env });
+    for (const python of options.pythons()) {
+      if (python.startsWith("/") && !existsSync(python)) continue;
+      try {
+        return await start(python);
+      } catch (error) {
+        if (!isMigrateError(error) || error.code !== "TOOL_UNAVAILABLE") throw error;
+      }
+    }
+    return start(await options.python());
+  };
+
+  return {
+    async open(context): Promise<NativeSession> {
+      const helper = await startHelper(context);
+      try {
+        const answer = await helper.request({ op: "graph" });
+        if (!answer.isSuccess || !answer.graph) {
+          const project = options.project();
+          throw new ChildProcessError(
+            `Alembic could not read the revisions of "${project.dir}": ${redact(answer.error?.message ?? "no answer")}. Fix it (a revision that does not import, a broken alembic.ini) and run again.`,
+            { command: "polymigrate_alembic.py", args: ["--serve"], cwd: project.dir, exitCode: null, stderrTail: redact(answer.stderr ?? "") },
+          );
+        }
+        options.verify(answer.graph);
+      } catch (error) {
+        await helper.close();
+        throw error;
+      }
+      return {
+        async run(step) {
+          const startedAt = performance.now();
+          let response: HelperResponse;
+          try {
+            response = await helper.request(toHelperRequest(step));
+          } catch (error) {
+            return lostHelper(error, step.migration, startedAt);
+          }
+          const others = (response.ran ?? []).filter((id) => id !== step.migration.id);
+          if (others.length > 0) {
+            // Alembic ran more than this revision (a dependency the graph did not show): say so rather than hide it.
+            context.emit({
+              type: "notice",
+              project: context.project,
+              level: "warning",
+              message: `Alembic also ran ${others.map((id) => `"${id}"`).join(", ")} for "${step.migration.id}".`,
+            });
+          }
+          return toStepResult(response, step.migration);
+        },
+        interrupt: () => helper.interrupt(),
+        close: () => helper.close(),
+      };
+    },
+
+    async renderSql(migrations, context) {
+      const rendered: Record<string, string> = {};
+      const first = migrations[0];
+      const last = migrations[migrations.length - 1];
+      if (!first || !last) return rendered;
+      const helper = await startHelper(context);
+      try {
+        // Offline mode takes one starting revision: a chain renders in one pass from the first one's parent; what
+        // does not (a branch, a revision that cannot run offline) renders revision by revision.
+        if (isChain(migrations)) {
+          const answer = await helper.request({ op: "render", from: offlineStart(first), to: last.id });
+          if (answer.isSuccess) return splitOfflineSql(answer.sql ?? "");
+        }
+        for (const migration of migrations) {
+          const answer = await helper.request({ op: "render", from: offlineStart(migration), to: migration.id });
+          const sql = answer.isSuccess ? splitOfflineSql(answer.sql ?? "")[migration.id] : undefined;
+          if (sql !== undefined) {
+            rendered[migration.id] = sql;
+            continue;
+          }
+          context.emit({
+            type: "notice",
+            project: context.project,
+            level: "warning",
+            message: `Alembic could not render the SQL of "${migration.id}" in offline mode (alembic upgrade --sql): ${redact(answer.error?.message ?? "it printed no SQL for it")}. It is not linted nor shown by "migrate plan"; make it work offline (or guard its online-only code with context.is_offline_mode()) to have it checked.`,
+          });
+        }
+        return rendered;
+      } finally {
+        await helper.close();
+      }
+    },
+  };
+}
+
+// Whether each migration's one parent is the one before it (the first may start anywhere).
+function isChain(migrations: Migration[]): boolean {
+  return migrations.every((migration, index) => {
+    const parents = (migration.meta?.downRevisions as string[] | undefined) ?? [];
+    return index === 0 ? parents.length <= 1 : parents.length === 1 && parents[0] === migrations[index - 1]?.id;
+  });
 }
 
 /** Splits `alembic upgrade --sql` output at its `-- Running upgrade a -> b` markers: the SQL of each revision. */

@@ -9,18 +9,19 @@ import {
   type Plan,
   type StackAdapter,
 } from "@polymigrate/core";
-import { findPython, type AlembicTool } from "./alembic-command.js";
+import { findPython, pythonCandidates, type AlembicTool } from "./alembic-command.js";
 import { createAlembicRevision } from "./alembic-create.js";
 import { createAlembicHistory } from "./alembic-history.js";
 import { ancestorsOf, readAlembicProject, readRevisionGraph, toMigrations, type RevisionGraph } from "./alembic-layout.js";
-import { compareWithAlembic, inspectWithAlembic } from "./alembic-inspect.js";
+import { compareWithAlembic } from "./alembic-inspect.js";
 import { createAlembicRunner } from "./alembic-run.js";
 
 export { readAlembicProject, readRevisionGraph, parseRevisionFile, ancestorsOf, toMigrations } from "./alembic-layout.js";
 export type { AlembicProject, AlembicRevision, RevisionGraph } from "./alembic-layout.js";
 export { createAlembicHistory, headsAfterApplying, headsAfterRollingBack, readCurrentRevisions } from "./alembic-history.js";
 export { findAlembic, findPython, runAlembic, type AlembicTool, type AlembicToolSettings } from "./alembic-command.js";
-export { parseAlembicError, parseStepLine, splitOfflineSql } from "./alembic-run.js";
+export { parseStepLine, splitOfflineSql, createAlembicRunner, type AlembicRunnerOptions } from "./alembic-run.js";
+export { startAlembicHelper, parseHelperResponse, type AlembicHelper, type HelperRequest, type HelperResponse } from "./alembic-helper.js";
 export { compareWithAlembic, inspectWithAlembic, helperScript, type AlembicInspection } from "./alembic-inspect.js";
 
 /** Settings of an Alembic project (`settings` in migrate.config). */
@@ -67,8 +68,8 @@ function describeHeads(graph: RevisionGraph): string {
 }
 
 /**
- * The Alembic stack: revisions are Python code, so Alembic itself runs them (`alembic upgrade`/`downgrade`, one
- * revision per call, with the URL in the child's `DIRECT_URL`), inside the core's lock and report. `status` reads the
+ * The Alembic stack: revisions are Python code, so Alembic itself runs them (one Python helper per run, one revision
+ * per step through Alembic's own API, with the URL in the child's `DIRECT_URL`), inside the core's lock and report. `status` reads the
  * revision files and `alembic_version` directly, without starting Python.
  *
  * @example
@@ -96,10 +97,11 @@ export function createAlembicAdapter(options: AdapterOptions & { settings?: Alem
   const runner = createAlembicRunner({
     project: readProject,
     urlEnv,
-    tool: findTool,
-    async verify() {
+    pythons: () => pythonCandidates(dir, settings),
+    python: findProjectPython,
+    verify(inspection) {
       const project = readProject();
-      const differences = compareWithAlembic(readRevisionGraph(project), await inspectWithAlembic(project, settings, { python: await findProjectPython() }));
+      const differences = compareWithAlembic(readRevisionGraph(project), inspection);
       if (differences.length > 0) {
         throw new MigrateError(
           "MIGRATIONS_INVALID",
