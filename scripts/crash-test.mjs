@@ -346,7 +346,8 @@ function writeAlembicProject(dir) {
   };
 }
 
-const WRITERS = { sql: writeSqlProject, prisma: writePrismaProject, drizzle: writeDrizzleProject, alembic: writeAlembicProject };
+/** The fixture writer of each stack, by name (exported for ad-hoc probes). */
+export const WRITERS = { sql: writeSqlProject, prisma: writePrismaProject, drizzle: writeDrizzleProject, alembic: writeAlembicProject };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers: a seeded PRNG, the CLI, the database.
