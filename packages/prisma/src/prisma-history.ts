@@ -145,6 +145,7 @@ export function createPrismaHistory(options: PrismaHistoryOptions = {}): History
         return;
       }
       // Never a second row for an applied migration: a run that somehow lost its exclusivity fails here instead.
+      // The casts give $4 one type: the SELECT list alone would deduce text and the comparison varchar (42P08).
       const result = await db.query(
         `INSERT INTO ${table} (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count)
          SELECT $1::varchar, $2::varchar, $3::timestamptz, $4::varchar, NULL, NULL, $5::timestamptz, 1

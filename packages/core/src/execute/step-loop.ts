@@ -161,10 +161,19 @@ export async function runSteps(
           await ensureUnfinishedTable(db);
           hasUnfinishedTable = true;
         }
-        await db.query(
-          recordStartedSql({ historyTable, id: migration.id, runId: options.runId, direction, file: migration.file, ...(statementsTotal === undefined ? {} : { statementsTotal }) }),
-        );
-        if (direction === "up") await adapter.history.recordStarted?.(db, migration, { startedAt });
+        // One transaction for both records: a kill between them left the core's record without Prisma's started row,
+        // so `prisma migrate deploy` would not have stopped on the migration (found by scripts/crash-test.mjs).
+        await db.query("BEGIN");
+        try {
+          await db.query(
+            recordStartedSql({ historyTable, id: migration.id, runId: options.runId, direction, file: migration.file, ...(statementsTotal === undefined ? {} : { statementsTotal }) }),
+          );
+          if (direction === "up") await adapter.history.recordStarted?.(db, migration, { startedAt });
+          await db.query("COMMIT");
+        } catch (error) {
+          await db.query("ROLLBACK").catch(() => {});
+          throw error;
+        }
       },
       async finish(db, statementsApplied, wasStarted) {
         if (!executor.writesOwnHistory) {
