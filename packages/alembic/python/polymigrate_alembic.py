@@ -107,6 +107,13 @@ class Step:
         # Set once a commit's guard passed: from then on an interrupt must not turn a committed step into a failure.
         self.is_committing = False
         self.dbapi_connection = None
+        # What may have landed before a failure: statements of transactions whose commit began (an autocommit block
+        # commits the transaction before it), and statements that completed in autocommit mode. Counted high when in
+        # doubt, so that the core keeps the started record rather than clear it.
+        self.statements_in_transaction = 0
+        self.statements_landed = 0
+        # Set when Alembic has the revision to run: its own reads of the version table before it are not counted.
+        self.is_in_revision = False
 
 
 class State:
@@ -152,6 +159,8 @@ def install_guards():
             return
         run_guard(step, dbapi_connection)
         step.is_committing = True
+        step.statements_landed += step.statements_in_transaction
+        step.statements_in_transaction = 0
 
     def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
         step = State.step
@@ -169,8 +178,18 @@ def install_guards():
             if step.record_started_sql:
                 run_sql(dbapi_connection, step.record_started_sql)
 
+    def after_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        step = State.step
+        if step is None or not step.is_in_revision:
+            return
+        if getattr(cursor.connection, "autocommit", False):
+            step.statements_landed += 1
+        else:
+            step.statements_in_transaction += 1
+
     event.listen(Engine, "commit", on_commit)
     event.listen(Engine, "before_cursor_execute", before_cursor_execute)
+    event.listen(Engine, "after_cursor_execute", after_cursor_execute)
 
 
 def install_interrupt():
@@ -517,6 +536,7 @@ class Server:
                     begin(request)
                 for step in found:
                     progress["ran"].append(step.revision.revision)
+                    progress["step"].is_in_revision = True
                     yield step
                 # Resumed: Alembic closed the step's transaction. Answer now only if it really committed (env.py may
                 # hold an outer transaction of its own); otherwise after env.py's run ends.
@@ -553,6 +573,7 @@ class Server:
                 traceback.print_exc()
                 request = progress["request"]
                 response = {"isSuccess": False, "error": describe_failure(error, self.revision_path(request.get("revision")))}
+                response["error"]["statementsApplied"] = step.statements_landed
                 if step.is_interrupted or isinstance(error, KeyboardInterrupt):
                     response["isInterrupted"] = True
                     # Whichever came first (the cancelled statement's 57014 or the KeyboardInterrupt), the cause is one.

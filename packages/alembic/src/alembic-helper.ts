@@ -23,6 +23,11 @@ export interface HelperFailure {
   line?: number;
   /** Set when the run's guard SQL failed (the run lost its lock), not the revision. */
   isGuard?: boolean;
+  /**
+   * Statements that may have landed before the failure (committed, or run in autocommit mode); counted high when in
+   * doubt. 0 means nothing of the revision stayed applied.
+   */
+  statementsApplied?: number;
 }
 
 /** One answer of the helper (one JSON line on its stdout). */
@@ -67,6 +72,8 @@ export function toMigrationFailure(response: HelperResponse, file: string | unde
     ...(file ? { file } : {}),
     ...(error.line === undefined ? {} : { line: error.line }),
     ...(response.stderr ? { stderrTail: tailOf(response.stderr) } : {}),
+    // Only a revision that ran in part outside a transaction can leave statements applied after a failure.
+    ...(response.transactional === false && error.statementsApplied !== undefined ? { statementsApplied: error.statementsApplied } : {}),
   };
 }
 

@@ -134,6 +134,17 @@ export function describeAdapterContract(fixture: ContractFixture): void {
       expect(await states()).toEqual(["applied", "applied", "applied", "applied", "applied"]);
     }, timeout * 4);
 
+    it("keeps its lock through an idle_session_timeout in the URL's options, and applies each migration once", async () => {
+      await fixture.addMigration(project, { name: "slow", up: "CREATE TABLE slow_log (n int); SELECT pg_sleep(2.5); INSERT INTO slow_log VALUES (1);", down: "DROP TABLE slow_log;" }, 3);
+      const url = new URL(database.urlWithPassword("contract-pw"));
+      url.searchParams.set("options", "-c idle_session_timeout=1000");
+      const result = await runCli(["up", "--json"], { cwd: project.dir, env: { DIRECT_URL: url.toString(), ...fixture.env }, timeoutMs: timeout });
+      expect(result.exitCode, result.stderr + result.stdout).toBe(0);
+      expect(JSON.parse(result.stdout).projects[0].migrations.map((m: { outcome: string }) => m.outcome)).toEqual(["applied", "applied", "applied", "applied"]);
+      expect(await database.query("SELECT n FROM slow_log")).toEqual([{ n: 1 }]);
+      expect(await states()).toEqual(["applied", "applied", "applied", "applied"]);
+    }, timeout * 4);
+
     it("stops at a failing migration, keeps the earlier ones and says where it failed", async () => {
       await fixture.addMigration(project, { name: "broken", up: "ALTER TABLE nowhere ADD COLUMN x int;", down: "SELECT 1;" }, 3);
       const result = await migrate(["up", "--json"]);

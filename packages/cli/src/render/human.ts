@@ -78,6 +78,10 @@ function renderFailure(migration: MigrationReport, cwd: string): string[] {
     lines.push(
       `    This migration ran outside a transaction: its first ${error.statementsApplied} statement(s) stay applied. Undo them or finish the rest by hand before running it again.`,
     );
+  } else if (migration.transactional === false && error.statementsApplied === undefined) {
+    lines.push(`    Part of this migration ran outside a transaction: what it did before the error may stay applied ("migrate status" and "migrate doctor" say more).`);
+  } else if (migration.transactional === false) {
+    lines.push("    It ran outside a transaction and failed at its first statement: nothing of it is applied (an INVALID index it left is dropped by the next run).");
   } else {
     lines.push("    Its transaction was rolled back: nothing of this migration is applied.");
   }

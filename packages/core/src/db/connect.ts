@@ -32,7 +32,8 @@ export interface ConnectOptions {
   /**
    * Makes the server check the client's socket every so often while a query runs (PostgreSQL 14+): a client that
    * vanished (killed, or its network gone) has its statement cancelled soon, instead of running on, unobserved, until
-   * it next writes a reply. Set on every session that migrates.
+   * it next writes a reply. Set on every session that migrates, which also turns `idle_session_timeout` off for
+   * itself.
    */
   isWatched?: boolean;
 }
@@ -72,7 +73,12 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   );
   const serverVersionNum = Number(facts.rows[0]?.version ?? 0);
   if (options.isWatched && serverVersionNum >= 140000) {
-    await client.query("SELECT set_config('client_connection_check_interval', $1, false)", [`${CLIENT_CHECK_INTERVAL_MS}ms`]);
+    // The session that holds the migration lock is idle while a native runner's child works or a snapshot is taken:
+    // an idle_session_timeout (from the role, the database or the URL's options) would end it and the run with it.
+    // It is meant for forgotten sessions; this one is not, so it is off for this session alone.
+    await client.query("SELECT set_config('client_connection_check_interval', $1, false), set_config('idle_session_timeout', '0', false)", [
+      `${CLIENT_CHECK_INTERVAL_MS}ms`,
+    ]);
   }
   return {
     client,

@@ -74,6 +74,7 @@ export function createNativeExecutor(runner: NativeRunner, session: DatabaseSess
   let opened: NativeSession | undefined;
   return {
     writesOwnHistory: true,
+    runsStartedSqlElsewhere: true,
     async attempt(step, hooks) {
       opened ??= await runner.open(context);
       const native = opened;

@@ -65,6 +65,8 @@ export interface StepExecutor {
   attempt(step: Step, hooks: StepHooks): Promise<StepAttempt>;
   /** Whether the executor's stack writes its own history row (then `finish` does not). */
   readonly writesOwnHistory: boolean;
+  /** Whether another process runs `hooks.startedSql` (a native runner's child): the loop creates its table first. */
+  readonly runsStartedSqlElsewhere?: boolean;
   close?(): Promise<void>;
 }
 
@@ -152,10 +154,14 @@ export async function runSteps(
       isDeferredFlush: index < migrations.length - 1,
     };
     await useSettings(session, step.settings);
+    if (executor.runsStartedSqlElsewhere && !hasUnfinishedTable) {
+      await ensureUnfinishedTable(session.client);
+      hasUnfinishedTable = true;
+    }
     await executor.prepare?.(step);
     const startedAt = new Date();
     const hooks: StepHooks = {
-      startedSql: recordStartedSql({ historyTable, id: migration.id, runId: options.runId, direction, file: migration.file }),
+      startedSql: recordStartedSql({ historyTable, id: migration.id, runId: options.runId, direction, file: migration.file, isCounted: false }),
       async markStarted(db, statementsTotal) {
         if (!hasUnfinishedTable) {
           await ensureUnfinishedTable(db);

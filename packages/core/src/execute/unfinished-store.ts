@@ -97,6 +97,8 @@ export interface UnfinishedStart {
   direction: "up" | "down";
   statementsTotal?: number;
   file?: string;
+  /** Whether the core counts the completed statements (absent for a native runner's child: the count is unknown). */
+  isCounted?: boolean;
 }
 
 /**
@@ -104,8 +106,9 @@ export interface UnfinishedStart {
  * it itself, and a native runner's child runs it on its own connection.
  */
 export function recordStartedSql(record: UnfinishedStart): string {
-  const values = [record.historyTable, record.id, record.runId, record.direction, record.statementsTotal ?? null, record.file ?? null].map(literal);
-  return `INSERT INTO ${TABLE} (history_table, id, run_id, direction, statements_applied, statements_total, file) VALUES (${values[0]}, ${values[1]}, ${values[2]}, ${values[3]}, 0, ${values[4]}, ${values[5]}) ON CONFLICT (history_table, id) DO UPDATE SET run_id = EXCLUDED.run_id, direction = EXCLUDED.direction, started_at = now(), statements_applied = 0, statements_total = EXCLUDED.statements_total, file = EXCLUDED.file`;
+  const counted = record.isCounted === false ? null : 0;
+  const values = [record.historyTable, record.id, record.runId, record.direction, counted, record.statementsTotal ?? null, record.file ?? null].map(literal);
+  return `INSERT INTO ${TABLE} (history_table, id, run_id, direction, statements_applied, statements_total, file) VALUES (${values.join(", ")}) ON CONFLICT (history_table, id) DO UPDATE SET run_id = EXCLUDED.run_id, direction = EXCLUDED.direction, started_at = now(), statements_applied = EXCLUDED.statements_applied, statements_total = EXCLUDED.statements_total, file = EXCLUDED.file`;
 }
 
 /** Counts one more completed statement of a started migration. */
