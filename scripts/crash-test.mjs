@@ -140,7 +140,6 @@ function sqlFileOf(migration, separator = "\n") {
  * @property {string[]} dumpExcludes pg_dump arguments that leave out the history tables
  * @property {(url: string) => Record<string, string>} env the variables a user of this stack would set
  * @property {(db: Db, id: string) => Promise<boolean>} [hasStackStartedRecord] the stack's own started record, where it has one
- * @property {boolean} [isUntested]
  */
 
 function writeFiles(dir, files) {
@@ -280,8 +279,7 @@ function writeDrizzleProject(dir) {
 }
 
 /**
- * Alembic (UNTESTED: the Alembic runner is being rewritten on another branch; written so that the lead can try it):
- * one revision file per migration calling op.execute, the non-transactional ones inside autocommit_block(). Alembic's
+ * Alembic: one revision file per migration calling op.execute, the non-transactional ones inside autocommit_block(). Alembic's
  * history table (alembic_version) holds only the head, so a migration counts as recorded when it is at or before it.
  */
 function writeAlembicProject(dir) {
@@ -329,7 +327,6 @@ function writeAlembicProject(dir) {
   });
   return {
     ids,
-    isUntested: true,
     async historyCounts(db) {
       const counts = new Map(HISTORY.map((migration) => [migration.key, 0]));
       if (!(await tableExists(db, "public.alembic_version"))) return counts;
@@ -687,7 +684,6 @@ async function main() {
   const probeDir = mkdtempSync(join(tmpdir(), "polymigrate-crash-probe-"));
   const probe = WRITERS[options.stack](probeDir);
   rmSync(probeDir, { recursive: true, force: true });
-  if (probe.isUntested) say(`note: the ${options.stack} writer is untested`);
   const reference = await referenceOf(testing, probe, state);
 
   // The measure: uninterrupted runs, through the same checks; their median sets the window the kills are spread over

@@ -6,7 +6,7 @@ import { collectOutput } from "@polymigrate/testing";
 // The crash test of issue 12 in the suite, with a small count per stack: scripts/crash-test.mjs kills `migrate up`
 // at random moments and checks exactly-once after the next `up`. The long runs are `--iterations 100` by hand.
 const SCRIPT = fileURLToPath(new URL("../../../scripts/crash-test.mjs", import.meta.url));
-const ITERATIONS: Record<string, number> = { sql: 6, drizzle: 6, prisma: 5 };
+const ITERATIONS: Record<string, number> = { sql: 6, drizzle: 6, prisma: 5, alembic: 5 };
 
 interface CrashSummary {
   seed: number;
