@@ -32,7 +32,7 @@ export interface ParseDatabaseUrlOptions {
 }
 
 const ENCODE_HINT =
-  'Percent-encode the reserved characters of the user name and the password: "@" as %40, "/" as %2F, "?" as %3F, "#" as %23 and "%" as %25 (encodeURIComponent(password) in JavaScript, urllib.parse.quote(password, safe="") in Python).';
+  'Percent-encode the reserved characters of the user name and password ("@" as %40, "/" as %2F, "?" as %3F, "#" as %23, "%" as %25), e.g. with encodeURIComponent() in JavaScript or urllib.parse.quote(value, safe="") in Python.';
 
 // Parameters that make pg-connection-string read certificate files or print a deprecation warning while parsing;
 // none of them changes where the client connects or as whom.
