@@ -104,7 +104,7 @@ function checkUnambiguous(value: string, variable: string | undefined): void {
     decode(libpqUser) === decode(whatwg.username) &&
     decode(libpqPassword) === decode(whatwg.password) &&
     isSameHost &&
-    (libpq.database ?? "") === whatwg.pathname.slice(1) &&
+    decode(libpq.database ?? "") === decode(whatwg.pathname.slice(1)) &&
     whatwg.hash === "";
   if (!isSame) {
     refuse(variable, 'node-postgres and libpq split it into different parts (an unencoded "@", "/", "?" or "#" in the password?)', "split-differs");

@@ -29,9 +29,11 @@ function isDistinctive(secret: string): boolean {
 }
 
 /**
- * Remembers a secret so that {@link redact} masks its bare text (plain or percent-encoded) wherever it appears, when
- * it is distinctive enough not to be part of an ordinary word; any secret is masked in a URL's password field and in
- * `password=` parameters whether remembered or not.
+ * Remembers a secret so that {@link redact} masks its bare text (plain or percent-encoded) wherever it appears, even
+ * inside a longer word, when it is distinctive: 20 characters or more, 12 or more of two kinds, or 8 or more of three
+ * kinds (kinds: lower case, upper case, digits, symbols other than `_`, `-`, `.`). A secret that is not (`postgres`,
+ * `books`) could be an ordinary word, so its bare text is left alone; it is still masked, like any password,
+ * remembered or not, in a URL's password field and in `password=` parameters.
  */
 export function rememberSecret(secret: string | undefined): void {
   if (!secret || !isDistinctive(secret)) return;
