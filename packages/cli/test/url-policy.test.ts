@@ -34,7 +34,7 @@ describe("the direct-URL policy at the command line", () => {
 
   it("shows Neon's direct host but does not switch to it", async () => {
     const result = await runCli(["up"], { cwd: project.dir, env: { DIRECT_URL: pooled[0]![2] } });
-    expect(result.stderr).toContain("postgresql://app:***@ep-calm-sea-123456.eu-central-1.aws.neon.tech/neondb");
+    expect(result.stderr).toContain("postgresql://app:***@ep-calm-sea-123456.eu-central-1.aws.neon.tech:5432/neondb");
   });
 
   it("refuses a URL the configuration marks as pooled", async () => {

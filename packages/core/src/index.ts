@@ -7,6 +7,7 @@ export type * from "./model/report.js";
 export type * from "./model/events.js";
 export type { Queryable } from "./db/queryable.js";
 export { READ_LOCK_TIMEOUT_MS, connect, describeError, quoteIdent, type DatabaseSession, type ConnectOptions } from "./db/connect.js";
+export * from "./db/database-url.js";
 export * from "./policy/redact.js";
 export * from "./policy/direct-url-policy.js";
 export * from "./policy/production-guard.js";

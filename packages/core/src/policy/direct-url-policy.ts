@@ -1,9 +1,16 @@
 import { MigrateError } from "../model/errors.js";
 import type { PolicyDecision } from "../model/report.js";
+import { parseDatabaseUrl, type DatabaseUrl } from "../db/database-url.js";
 import { redactUrl, rememberSecret } from "./redact.js";
 
 /** A rule that recognises a pooled URL. */
-export type PooledUrlRule = "neon-pooler-host" | "supabase-pooler-host" | "supabase-pooler-port" | "pgbouncer-parameter" | "marked-pooled";
+export type PooledUrlRule =
+  | "neon-pooler-host"
+  | "supabase-pooler-host"
+  | "supabase-pooler-port"
+  | "prisma-postgres-pooler-host"
+  | "pgbouncer-parameter"
+  | "marked-pooled";
 
 /** Where a project's migration URL comes from. */
 export interface UrlPolicyOptions {
@@ -35,65 +42,59 @@ export interface ResolvedUrl {
 export interface PooledUrlFinding {
   rule: PooledUrlRule;
   reason: string;
-  /** The direct URL to use instead, when it can be derived (Neon). */
+  /** The direct URL to use instead, for display, when it can be derived (Neon, Prisma Postgres). */
   directUrl?: string;
 }
 
-/** Checks a URL against the pooled-URL rules; returns the first rule that fires. */
+function withHost(url: DatabaseUrl, index: number, host: string): string {
+  const endpoints = url.endpoints.map((endpoint, at) => (at === index ? { ...endpoint, host } : endpoint));
+  return redactUrl({ ...url, endpoints, parameters: url.parameters.filter(([key]) => key !== "pgbouncer") });
+}
+
+/**
+ * Checks a URL against the pooled-URL rules and returns the first rule that fires. The rules read the URL as
+ * node-postgres connects with it: the `host` and `port` query parameters override the authority, and every host of
+ * a multi-host URL is checked.
+ */
 export function findPooledUrlRule(
-  url: URL,
+  url: string | URL | DatabaseUrl,
   options: { isMarkedPooled?: boolean; pooledHosts?: string[] } = {},
 ): PooledUrlFinding | undefined {
-  const host = url.hostname.toLowerCase();
+  const parsed = typeof url === "object" && "endpoints" in url ? url : parseDatabaseUrl(String(url));
   if (options.isMarkedPooled) {
     return { rule: "marked-pooled", reason: "the configuration marks this URL as pooled" };
   }
-  if (options.pooledHosts?.some((pooled) => pooled.toLowerCase() === host)) {
-    return { rule: "marked-pooled", reason: `the configuration lists host "${host}" as a pooler` };
-  }
-  const firstLabel = host.split(".")[0] ?? "";
-  if (firstLabel.endsWith("-pooler")) {
-    const direct = new URL(url.toString());
-    direct.hostname = host.replace(/-pooler(?=\.|$)/, "");
-    direct.searchParams.delete("pgbouncer");
+  const hosts = parsed.endpoints.map((endpoint, index) => ({ ...endpoint, name: endpoint.host.toLowerCase(), index }));
+  const marked = hosts.find((host) => options.pooledHosts?.some((pooled) => pooled.toLowerCase() === host.name));
+  if (marked) return { rule: "marked-pooled", reason: `the configuration lists host "${marked.name}" as a pooler` };
+  const tcp = hosts.filter((host) => !host.isSocket);
+  const neon = tcp.find((host) => (host.name.split(".")[0] ?? "").endsWith("-pooler"));
+  if (neon) {
     return {
       rule: "neon-pooler-host",
-      reason: `host "${host}" is Neon's pooler (its name contains "-pooler")`,
-      directUrl: redactUrl(direct),
+      reason: `host "${neon.name}" is Neon's pooler (its name contains "-pooler")`,
+      directUrl: withHost(parsed, neon.index, neon.name.replace(/-pooler(?=\.|$)/, "")),
     };
   }
-  if (host.endsWith(".pooler.supabase.com") || host === "pooler.supabase.com") {
-    return { rule: "supabase-pooler-host", reason: `host "${host}" is Supabase's pooler (Supavisor)` };
+  const supabase = tcp.find((host) => host.name.endsWith(".pooler.supabase.com") || host.name === "pooler.supabase.com");
+  if (supabase) return { rule: "supabase-pooler-host", reason: `host "${supabase.name}" is Supabase's pooler (Supavisor)` };
+  const prisma = tcp.find((host) => host.name === "pooled.db.prisma.io" || host.name.endsWith(".pooled.db.prisma.io"));
+  if (prisma) {
+    return {
+      rule: "prisma-postgres-pooler-host",
+      reason: `host "${prisma.name}" is Prisma Postgres' connection pooler`,
+      directUrl: withHost(parsed, prisma.index, prisma.name.replace(/pooled\.db\.prisma\.io$/, "db.prisma.io")),
+    };
   }
-  if (url.port === "6543") {
-    return { rule: "supabase-pooler-port", reason: "port 6543 is the port of Supabase's transaction-mode pooler" };
+  const supabasePort = hosts.find((host) => host.port === 6543);
+  if (supabasePort) {
+    const of = hosts.length > 1 ? ` (of host "${supabasePort.name}")` : "";
+    return { rule: "supabase-pooler-port", reason: `port 6543${of} is the port of Supabase's transaction-mode pooler` };
   }
-  if ((url.searchParams.get("pgbouncer") ?? "").toLowerCase() === "true") {
+  if (parsed.parameters.some(([key, value]) => key === "pgbouncer" && value.toLowerCase() === "true")) {
     return { rule: "pgbouncer-parameter", reason: 'the URL carries "pgbouncer=true"' };
   }
   return undefined;
-}
-
-function parseUrl(value: string, variable: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch (cause) {
-    throw new MigrateError(
-      "URL_INVALID",
-      `The value of "${variable}" is not a URL. Set it to a PostgreSQL URL such as postgresql://user:password@host:5432/database.`,
-      { details: { variable }, cause: new Error("invalid URL (value withheld)") },
-    );
-  }
-  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
-    throw new MigrateError(
-      "URL_INVALID",
-      `The URL in "${variable}" uses "${parsed.protocol}", not "postgresql:". Polymigrate migrates PostgreSQL only; set "${variable}" to a postgresql:// URL.`,
-      { details: { variable, protocol: parsed.protocol } },
-    );
-  }
-  rememberSecret(parsed.password);
-  return parsed;
 }
 
 /**
@@ -114,12 +115,16 @@ export function resolveMigrationUrl(options: UrlPolicyOptions = {}): ResolvedUrl
   const application = env[pooledUrlEnv];
   // Remember both passwords before anything can fail, so that no message can print either.
   for (const value of [direct, application]) {
-    if (value) {
-      try {
-        rememberSecret(new URL(value).password);
-      } catch {
-        // reported below when this variable is the one used
-      }
+    if (!value) continue;
+    try {
+      rememberSecret(parseDatabaseUrl(value).password);
+    } catch {
+      // reported below when this variable is the one used; the text redaction masks any URL's password field
+    }
+    try {
+      rememberSecret(decodeURIComponent(new URL(value).password));
+    } catch {
+      // not a WHATWG URL either: nothing more to remember
     }
   }
 
@@ -139,14 +144,18 @@ export function resolveMigrationUrl(options: UrlPolicyOptions = {}): ResolvedUrl
     );
   }
 
-  const parsed = parseUrl(value, source);
+  const parsed = parseDatabaseUrl(value, { variable: source });
   const finding = findPooledUrlRule(parsed, options);
   if (finding) {
     const instead =
       source === urlEnv
         ? `Set "${urlEnv}" to the database's direct URL`
         : `Set "${urlEnv}" to the database's direct URL ("${pooledUrlEnv}" is the application's pooled URL)`;
-    const neon = finding.directUrl ? ` For Neon the direct URL is the same host without "-pooler": ${finding.directUrl}` : "";
+    const neon = !finding.directUrl
+      ? ""
+      : finding.rule === "neon-pooler-host"
+        ? ` For Neon the direct URL is the same host without "-pooler": ${finding.directUrl}`
+        : ` For Prisma Postgres the direct host is "db.prisma.io": ${finding.directUrl}`;
     const message = `Refusing the URL in "${source}" (rule "${finding.rule}"): ${finding.reason}. A transaction-mode pooler breaks DDL, session settings and locks. ${instead}.${neon}`;
     if (!options.allowPooledUrl) {
       throw new MigrateError("URL_POOLED", `${message} To run anyway, pass --allow-pooled-url.`, {

@@ -47,6 +47,22 @@ describe("decidePoolerPolicy", () => {
     expect(JSON.stringify((error as { details: unknown }).details)).not.toContain("S3cret-probe-pw");
   });
 
+  it("suggests a direct URL without the pooler's ?host= and ?port=", () => {
+    let error: unknown;
+    try {
+      decidePoolerPolicy(probe("transaction-pooler", { host: "10.0.0.7", port: 5432 }), {
+        url: "postgresql://app:S3cret-probe-pw@db.internal:5432/appdb?host=10.0.0.9&port=6432&sslmode=disable",
+        source: "DIRECT_URL",
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    const message = (error as Error).message;
+    expect(message).toContain("(postgresql://app:***@10.0.0.9:6432/appdb?sslmode=disable)");
+    expect(message).toContain("the direct URL is probably postgresql://app:***@10.0.0.7:5432/appdb?sslmode=disable ");
+    expect(message).not.toContain("port=6432");
+  });
+
   it("leaves the direct URL out when the server is reached over a Unix socket", () => {
     const message = (refusal(probe("transaction-pooler")) as Error).message;
     expect(message).toContain("Set \"DIRECT_URL\" to the server's direct host and port");

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { connect, describeError } from "../db/connect.js";
+import { parseDatabaseUrl } from "../db/database-url.js";
 import { MigrateError } from "../model/errors.js";
 import type { PolicyDecision } from "../model/report.js";
 import { redact, redactUrl } from "./redact.js";
@@ -184,11 +185,14 @@ export interface PoolerPolicyOptions {
 function describeDirectUrl(probe: PoolerProbeResult, url: string): string {
   if (!probe.serverAddress) return "";
   try {
-    const direct = new URL(url);
-    direct.hostname = probe.serverAddress.host.includes(":") ? `[${probe.serverAddress.host}]` : probe.serverAddress.host;
-    direct.port = String(probe.serverAddress.port);
-    direct.searchParams.delete("pgbouncer");
-    return ` The server behind it reports listening at ${probe.serverAddress.host}:${probe.serverAddress.port}, so the direct URL is probably ${redactUrl(direct)} (if that address is reachable from here).`;
+    const parsed = parseDatabaseUrl(url);
+    // Built from the parsed parts, so a pooler reached through `?host=` and `?port=` leaves neither behind.
+    const direct = redactUrl({
+      ...parsed,
+      endpoints: [{ host: probe.serverAddress.host, port: probe.serverAddress.port, isSocket: false }],
+      parameters: parsed.parameters.filter(([key]) => key !== "pgbouncer"),
+    });
+    return ` The server behind it reports listening at ${probe.serverAddress.host}:${probe.serverAddress.port}, so the direct URL is probably ${direct} (if that address is reachable from here).`;
   } catch {
     return "";
   }

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { ChildProcessError, MigrateError } from "../model/errors.js";
+import { parseDatabaseUrl } from "../db/database-url.js";
 import { redact, rememberSecret } from "../policy/redact.js";
 
 /** The PostgreSQL client programs the snapshots use. */
@@ -10,21 +11,19 @@ export type PgTool = "pg_dump" | "pg_restore";
  * reaches pg_dump, so that neither the URL nor its password is ever on a command line.
  */
 export function pgEnvironment(url: string): Record<string, string> {
-  const parsed = new URL(url);
-  const env: Record<string, string> = {};
-  const host = parsed.searchParams.get("host") ?? decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, ""));
-  if (host) env.PGHOST = host;
-  const port = parsed.port || parsed.searchParams.get("port");
-  if (port) env.PGPORT = port;
-  const user = parsed.username ? decodeURIComponent(parsed.username) : parsed.searchParams.get("user");
-  if (user) env.PGUSER = user;
+  // The same reading of the URL as the migration connection's, so that pg_dump reaches the same server.
+  const parsed = parseDatabaseUrl(url);
+  const env: Record<string, string> = {
+    PGHOST: parsed.endpoints.map((endpoint) => endpoint.host).join(","),
+    PGPORT: parsed.endpoints.map((endpoint) => String(endpoint.port)).join(","),
+  };
+  if (parsed.user) env.PGUSER = parsed.user;
   if (parsed.password) {
-    env.PGPASSWORD = decodeURIComponent(parsed.password);
+    env.PGPASSWORD = parsed.password;
     rememberSecret(parsed.password);
   }
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
-  if (database) env.PGDATABASE = database;
-  const sslmode = parsed.searchParams.get("sslmode");
+  if (parsed.database) env.PGDATABASE = parsed.database;
+  const sslmode = parsed.parameters.find(([key]) => key === "sslmode")?.[1];
   if (sslmode) env.PGSSLMODE = sslmode;
   return env;
 }
