@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { parseDuration } from "../config/duration.js";
 
 /** How long a migration's statements may wait and run, and how often a lock timeout is retried. */
 export interface SafetySettings {
@@ -17,15 +18,6 @@ export const DEFAULT_SAFETY: SafetySettings = { lockTimeoutMs: 5000, statementTi
 
 const DIRECTIVE = /^\s*--\s*polymigrate:(lock-timeout|statement-timeout|retries)\s+(\S+)/gim;
 
-/** Parses `5s`, `500ms`, `2m` or a plain number of milliseconds. */
-export function parseMilliseconds(value: string | number): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value : undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!match) return undefined;
-  const amount = Number(match[1]);
-  return Math.round(match[2] === "s" ? amount * 1000 : match[2] === "m" ? amount * 60_000 : amount);
-}
-
 /**
  * A migration's own settings, from comments at the top of its SQL: `-- polymigrate:lock-timeout 30s`,
  * `-- polymigrate:statement-timeout 10m`, `-- polymigrate:retries 0`. Unreadable values are ignored.
@@ -38,8 +30,9 @@ export function readSafetyDirectives(sql: string, base: SafetySettings): SafetyS
       if (/^\d+$/.test(value)) settings.retries = Number(value);
       continue;
     }
-    const milliseconds = parseMilliseconds(value);
-    if (milliseconds === undefined) continue;
+    const duration = parseDuration(value);
+    if (!duration.ok) continue;
+    const { milliseconds } = duration;
     if (name === "lock-timeout") settings.lockTimeoutMs = milliseconds;
     else settings.statementTimeoutMs = milliseconds;
   }
