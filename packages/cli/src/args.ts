@@ -218,13 +218,14 @@ export const COMMANDS: CommandSpec[] = [
     usage: "migrate reset [options]",
     summary: "Development only: drop the database's schemas and apply every migration again",
     description:
-      "Drops every schema of the project's database but Polymigrate's own (its ledger stays) with everything in them, recreates public, and applies every migration from the start: the whole database, whichever projects share it. Refused on a production project unless --confirm repeats the database's name.",
+      "Drops every schema of the project's database but Polymigrate's own (its ledger stays) with everything in them, recreates public, and applies every migration from the start: the whole database, whichever projects share it. Asks first on a terminal (y/N, naming each database); off a terminal (scripts, CI) it is refused, exit 2 with nothing dropped, unless --force is given, as prisma migrate reset does. Refused on a production project unless --confirm repeats the database's name.",
     options: {
+      force: { type: "boolean", description: "Reset without asking (required off a terminal)" },
       confirm: { type: "string", value: "<database>", description: "Required on a production project: the database's name" },
       "lock-wait": LOCK_WAIT,
       ...SAFETY_OPTIONS,
     },
-    examples: ["migrate reset", "migrate reset --project web"],
+    examples: ["migrate reset", "migrate reset --force --project web"],
   },
 ];
 
@@ -253,7 +254,7 @@ export interface ParsedArgs {
   allowUnsafe?: boolean;
   /** `lint`: every migration on disk. */
   all?: boolean;
-  /** `push`: apply statements that may lose data without asking. */
+  /** `push`: apply statements that may lose data without asking; `reset`: reset without asking; `draft-down`: replace the down. */
   force?: boolean;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
