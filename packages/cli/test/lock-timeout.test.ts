@@ -147,3 +147,15 @@ describe("one meaning of a duration", () => {
     expect(await listColumns(database, "users")).toEqual(["id integer"]);
   });
 });
+
+describe("a safety comment the runner cannot read", () => {
+  it('refuses "-- polymigrate:lock-timeout 5000" before anything runs, naming the file and line', async () => {
+    project.write("migrations/0001_add_name.sql", "-- polymigrate:lock-timeout 5000\nALTER TABLE users ADD COLUMN name text;\n");
+    const result = await runCli(["up"], { cwd: project.dir, env: { DIRECT_URL: database.url } });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stdout + result.stderr).toContain("unreadable-directive");
+    expect(result.stdout + result.stderr).toContain('"-- polymigrate:lock-timeout 5000": the value is "5000": a bare number is seconds');
+    expect(result.stdout + result.stderr).toContain("0001_add_name.sql:1");
+    expect(await listColumns(database, "users")).toEqual(["id integer"]);
+  });
+});

@@ -16,7 +16,8 @@ export interface SafetySettings {
 /** The defaults of {@link SafetySettings}. */
 export const DEFAULT_SAFETY: SafetySettings = { lockTimeoutMs: 5000, statementTimeoutMs: 0, retries: 3, retryDelayMs: 1000 };
 
-const DIRECTIVE = /^\s*--\s*polymigrate:(lock-timeout|statement-timeout|retries)\s+(\S+)/gim;
+/** A migration's safety comment: `-- polymigrate:lock-timeout 30s`, its name and its value. */
+export const SAFETY_DIRECTIVE = /^\s*--\s*polymigrate:(lock-timeout|statement-timeout|retries)\s+(\S+)/gim;
 
 /**
  * A migration's own settings, from comments at the top of its SQL: `-- polymigrate:lock-timeout 30s`,
@@ -24,7 +25,7 @@ const DIRECTIVE = /^\s*--\s*polymigrate:(lock-timeout|statement-timeout|retries)
  */
 export function readSafetyDirectives(sql: string, base: SafetySettings): SafetySettings {
   const settings = { ...base };
-  for (const match of sql.matchAll(DIRECTIVE)) {
+  for (const match of sql.matchAll(SAFETY_DIRECTIVE)) {
     const [, name, value = ""] = match;
     if (name === "retries") {
       if (/^\d+$/.test(value)) settings.retries = Number(value);
