@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   MigrateError,
+  envNameSchema,
+  parseStackSettings,
   type AdapterFactory,
   type AdapterOptions,
   type IntegrityProblem,
@@ -9,6 +11,7 @@ import {
   type Plan,
   type StackAdapter,
 } from "@polymigrate/core";
+import { z } from "zod";
 import { findPython, pythonCandidates, type AlembicTool } from "./alembic-command.js";
 import { createAlembicRevision } from "./alembic-create.js";
 import { createAlembicHistory } from "./alembic-history.js";
@@ -42,21 +45,18 @@ export interface AlembicStackSettings {
   versionTableSchema?: string;
 }
 
-function readSettings(settings: Record<string, unknown> | undefined): AlembicStackSettings {
-  const result: AlembicStackSettings = {};
-  for (const key of ["config", "section", "python", "alembic", "urlEnv", "versionTable", "versionTableSchema"] as const) {
-    const value = settings?.[key];
-    if (value === undefined) continue;
-    if (typeof value !== "string" || value === "") {
-      throw new MigrateError("CONFIG_INVALID", `The Alembic setting "${key}" must be a non-empty string, not ${JSON.stringify(value)}. Fix it in migrate.config.`);
-    }
-    result[key] = value;
-  }
-  if (result.urlEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(result.urlEnv)) {
-    throw new MigrateError("CONFIG_INVALID", `The Alembic setting "urlEnv" must name an environment variable (such as "DIRECT_URL"), not a URL. Fix it in migrate.config.`);
-  }
-  return result;
-}
+const settingSchema = (description: string) => z.string().min(1).optional().meta({ description });
+
+/** The schema of an Alembic project's `settings`: checked before any work, published in migrate.schema.json. */
+export const alembicSettingsSchema: z.ZodType<AlembicStackSettings> = z.strictObject({
+  config: settingSchema("The Alembic configuration, relative to the project folder; default alembic.ini."),
+  section: settingSchema("Its section (alembic -n); default alembic."),
+  python: settingSchema("The Python that runs Alembic (<python> -m alembic); default: the project's virtualenv, else python3."),
+  alembic: settingSchema("An alembic executable to run instead of <python> -m alembic."),
+  urlEnv: envNameSchema.optional().meta({ description: "The variable the project's env.py reads the URL from; default DIRECT_URL." }),
+  versionTable: settingSchema("Alembic's version table, if env.py changes it; default alembic_version."),
+  versionTableSchema: settingSchema("Its schema, if env.py sets version_table_schema; default public."),
+});
 
 function describeHeads(graph: RevisionGraph): string {
   return graph.heads
@@ -77,7 +77,7 @@ function describeHeads(graph: RevisionGraph): string {
  */
 export function createAlembicAdapter(options: AdapterOptions & { settings?: AlembicStackSettings }): StackAdapter {
   const dir = resolve(options.dir);
-  const settings = readSettings(options.settings as Record<string, unknown> | undefined);
+  const settings = parseStackSettings(alembicSettingsSchema, options.settings, "alembic");
   const urlEnv = settings.urlEnv ?? "DIRECT_URL";
   const readProject = () => readAlembicProject(dir, { ...(settings.config ? { config: settings.config } : {}), ...(settings.section ? { section: settings.section } : {}) });
   const readGraph = () => readRevisionGraph(readProject());
@@ -181,4 +181,5 @@ export const alembicStack: AdapterFactory = {
     return existsSync(join(folder, "alembic.ini")) ? { dir: folder } : undefined;
   },
   create: (options) => createAlembicAdapter({ ...options, dir: resolve(options.dir) }),
+  settingsSchema: alembicSettingsSchema,
 };

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { MigrateError, type IntegrityProblemKind } from "@polymigrate/core";
+import { MigrateError, findClosestName, parseDuration, type IntegrityProblemKind } from "@polymigrate/core";
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string] & { description: string; value?: string };
 
@@ -218,13 +218,14 @@ export const COMMANDS: CommandSpec[] = [
     usage: "migrate reset [options]",
     summary: "Development only: drop the database's schemas and apply every migration again",
     description:
-      "Drops every schema of the project's database but Polymigrate's own (its ledger stays) with everything in them, recreates public, and applies every migration from the start: the whole database, whichever projects share it. Refused on a production project unless --confirm repeats the database's name.",
+      "Drops every schema of the project's database but Polymigrate's own (its ledger stays) with everything in them, recreates public, and applies every migration from the start: the whole database, whichever projects share it. Asks first on a terminal (y/N, naming each database); off a terminal (scripts, CI) it is refused, exit 2 with nothing dropped, unless --force is given, as prisma migrate reset does. Refused on a production project unless --confirm repeats the database's name.",
     options: {
+      force: { type: "boolean", description: "Reset without asking (required off a terminal)" },
       confirm: { type: "string", value: "<database>", description: "Required on a production project: the database's name" },
       "lock-wait": LOCK_WAIT,
       ...SAFETY_OPTIONS,
     },
-    examples: ["migrate reset", "migrate reset --project web"],
+    examples: ["migrate reset", "migrate reset --force --project web"],
   },
 ];
 
@@ -253,7 +254,7 @@ export interface ParsedArgs {
   allowUnsafe?: boolean;
   /** `lint`: every migration on disk. */
   all?: boolean;
-  /** `push`: apply statements that may lose data without asking. */
+  /** `push`: apply statements that may lose data without asking; `reset`: reset without asking; `draft-down`: replace the down. */
   force?: boolean;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
@@ -283,31 +284,11 @@ function usageError(message: string): MigrateError {
   return new MigrateError("USAGE", message);
 }
 
-/** Parses `30s`, `500ms`, `2m` or a number of seconds into milliseconds. */
-export function parseDuration(value: string, option: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!match) throw usageError(`--${option} takes a duration such as 30s, 500ms or 2m, not "${value}".`);
-  const amount = Number(match[1]);
-  const unit = match[2] ?? "s";
-  return Math.round(unit === "ms" ? amount : unit === "m" ? amount * 60_000 : amount * 1000);
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-    for (let i = 1; i <= a.length; i++) {
-      let previous = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const current = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-        previous = current;
-      }
-    }
-    return row[b.length]!;
-  };
-  const best = candidates.map((candidate) => ({ candidate, score: distance(word, candidate) })).sort((a, b) => a.score - b.score)[0];
-  return best && best.score <= 2 ? best.candidate : undefined;
+/** Reads a flag's duration (`30s`, `500ms`, `2min`; a bare number is seconds) into milliseconds, as the configuration does. */
+export function parseDurationFlag(value: string, option: string): number {
+  const duration = parseDuration(value);
+  if (!duration.ok) throw usageError(`--${option} ${duration.problem}.`);
+  return duration.milliseconds;
 }
 
 /** Parses argv into a command and its options; bad usage is a `USAGE` error with a suggestion. */
@@ -341,7 +322,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     const message = (error as Error).message;
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
     if (unknown) {
-      const suggestion = closest(unknown.replace(/^-+/, ""), Object.keys(options));
+      const suggestion = findClosestName(unknown.replace(/^-+/, ""), Object.keys(options));
       const hint = suggestion ? ` Did you mean "--${suggestion}"?` : "";
       throw usageError(`"migrate ${spec.name}" has no option "${unknown}".${hint} See "migrate ${spec.name} --help".`);
     }
@@ -399,10 +380,10 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     }
     result.resolve = typeof applied === "string" ? { id: applied, as: "applied" } : { id: rolledBack as string, as: "rolled-back" };
   }
-  if (typeof values["lock-wait"] === "string") result.lockWaitMs = parseDuration(values["lock-wait"], "lock-wait");
-  if (typeof values["lock-timeout"] === "string") result.lockTimeoutMs = parseDuration(values["lock-timeout"], "lock-timeout");
+  if (typeof values["lock-wait"] === "string") result.lockWaitMs = parseDurationFlag(values["lock-wait"], "lock-wait");
+  if (typeof values["lock-timeout"] === "string") result.lockTimeoutMs = parseDurationFlag(values["lock-timeout"], "lock-timeout");
   if (typeof values["statement-timeout"] === "string") {
-    result.statementTimeoutMs = parseDuration(values["statement-timeout"], "statement-timeout");
+    result.statementTimeoutMs = parseDurationFlag(values["statement-timeout"], "statement-timeout");
   }
   if (typeof values.retries === "string") {
     if (!/^\d+$/.test(values.retries)) throw usageError(`--retries takes a whole number (0 for none), not "${values.retries}".`);
@@ -444,7 +425,7 @@ function findCommand(name: string): CommandSpec {
   const resolved = ALIASES[name] ?? name;
   const spec = COMMANDS.find((command) => command.name === resolved);
   if (spec) return spec;
-  const suggestion = closest(name, [...COMMANDS.map((command) => command.name), ...Object.keys(ALIASES)]);
+  const suggestion = findClosestName(name, [...COMMANDS.map((command) => command.name), ...Object.keys(ALIASES)]);
   const hint = suggestion ? ` Did you mean "migrate ${suggestion}"?` : "";
   throw usageError(`"${name}" is not a migrate command.${hint} Run "migrate --help" for the list.`);
 }

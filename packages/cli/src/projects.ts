@@ -5,12 +5,15 @@ import { parseEnv } from "node:util";
 import {
   MigrateError,
   resolveMigrationUrl,
+  STACK_NAMES,
   validateConfig,
   type MigrateConfig,
   type ProjectConfig,
   type ProjectTarget,
   type ResolvedUrl,
   type StackAdapter,
+  type StackName,
+  type StackSettingsSchemas,
 } from "@polymigrate/core";
 import { loadCandidateStacks, loadStack } from "./stacks.js";
 
@@ -61,6 +64,24 @@ async function importConfig(file: string): Promise<unknown> {
   }
 }
 
+// The settings schemas of the stacks a configuration names, so that every project's settings are checked before any
+// work, the projects not selected by --project included. A stack whose package is missing is left to the project loop,
+// which names the package to install when that project is run.
+async function loadSettingsSchemas(config: unknown): Promise<StackSettingsSchemas> {
+  const projects = (config as { projects?: unknown } | undefined)?.projects;
+  const named = Array.isArray(projects) ? projects.map((project) => (project as { stack?: unknown } | undefined)?.stack) : [];
+  const stacks = STACK_NAMES.filter((stack) => named.includes(stack));
+  const schemas: StackSettingsSchemas = {};
+  for (const stack of stacks) {
+    const factory = await loadStack(stack as StackName).catch((error: unknown) => {
+      if ((error as { code?: string }).code === "STACK_UNSUPPORTED") return undefined;
+      throw error;
+    });
+    if (factory?.settingsSchema) schemas[stack] = factory.settingsSchema;
+  }
+  return schemas;
+}
+
 // Reads `.env` the way the stacks' own CLIs do, without overriding variables that are already set.
 function readEnv(folder: string, env: Record<string, string | undefined>): Record<string, string | undefined> {
   const file = join(folder, ".env");
@@ -92,7 +113,8 @@ export async function loadWorkspace(options: {
   let root: string;
   if (configFile) {
     root = dirname(configFile);
-    config = validateConfig(await importConfig(configFile), configFile);
+    const loaded = await importConfig(configFile);
+    config = validateConfig(loaded, configFile, await loadSettingsSchemas(loaded));
   } else {
     root = options.cwd;
     if (!existsSync(root)) throw new MigrateError("USAGE", `The folder "${root}" does not exist. Check --cwd.`);

@@ -1,14 +1,13 @@
-import { DEFAULT_SAFETY, MigrateError, parseMilliseconds, type ProjectConfig, type SafetySettings } from "@polymigrate/core";
+import { DEFAULT_SAFETY, MigrateError, parseDuration, type ProjectConfig, type SafetySettings } from "@polymigrate/core";
 import type { ParsedArgs } from "./args.js";
 import type { Workspace } from "./projects.js";
 
 function duration(value: string | number | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
-  const milliseconds = parseMilliseconds(value);
-  if (milliseconds === undefined) {
-    throw new MigrateError("CONFIG_INVALID", `${field} is ${JSON.stringify(value)}; use a duration such as "5s", "500ms" or "2m".`);
-  }
-  return milliseconds;
+  // The configuration was validated on load; this guards a configuration built in code and handed over as it is.
+  const duration = parseDuration(value);
+  if (!duration.ok) throw new MigrateError("CONFIG_INVALID", `${field} ${duration.problem}. Fix the configuration.`);
+  return duration.milliseconds;
 }
 
 /** A project's lock_timeout, statement_timeout and retries: defaults, then the configuration, the project, the flags. */

@@ -100,3 +100,62 @@ describe("bounded lock waits", () => {
     expect(longest).toBeLessThan(300 + 1000);
   });
 });
+
+describe("one meaning of a duration", () => {
+  // What the migration's session really ran with, recorded by the migration itself.
+  async function seenLockTimeout(files: Record<string, string>, args: string[] = []): Promise<string> {
+    const target = await createTestDatabase();
+    const seen = createTestProject({ "migrations/0001_seen.sql": "CREATE TABLE seen AS SELECT current_setting('lock_timeout') AS v;\n", ...files });
+    try {
+      const result = await runCli(["up", ...args], { cwd: seen.dir, env: { DIRECT_URL: target.url } });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const [row] = await target.query<{ v: string }>("SELECT v FROM seen");
+      return row!.v;
+    } finally {
+      seen.remove();
+      await target.drop();
+    }
+  }
+  const config = (settings: Record<string, unknown>) => JSON.stringify({ ...settings, projects: [{ name: "app", stack: "sql", dir: "migrations" }] });
+
+  it('reads "lockTimeout": "5" in the configuration as --lock-timeout 5 and a "-- polymigrate:lock-timeout 5" comment: 5 s', async () => {
+    expect(await seenLockTimeout({}, ["--lock-timeout", "5"])).toBe("5s");
+    expect(await seenLockTimeout({ "migrate.config.json": config({ lockTimeout: "5" }) })).toBe("5s");
+    expect(await seenLockTimeout({ "migrate.config.json": config({ lockTimeout: 5 }) })).toBe("5s");
+    expect(await seenLockTimeout({ "migrations/0001_seen.sql": "-- polymigrate:lock-timeout 5\nCREATE TABLE seen AS SELECT current_setting('lock_timeout') AS v;\n" })).toBe("5s");
+  });
+
+  it("keeps a fraction of a second instead of rounding it to off", async () => {
+    expect(await seenLockTimeout({ "migrate.config.json": config({ lockTimeout: 0.4 }) })).toBe("400ms");
+  });
+
+  it("refuses a duration that would be off by rounding, or ambiguous, before anything runs", async () => {
+    for (const [lockTimeout, message] of [
+      ["0.4ms", 'lockTimeout is "0.4ms", less than 1ms'],
+      [5000, 'lockTimeout is 5000: a bare number is seconds, and one of 1000 or more must say its unit; write "5000s" if you mean seconds or "5000ms"'],
+      [true, "lockTimeout is true; use a number with a unit"],
+    ] as const) {
+      project.write("migrate.config.json", config({ lockTimeout }));
+      const result = await runCli(["up"], { cwd: project.dir, env: { DIRECT_URL: database.url } });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toContain("unexpected error");
+    }
+    const flag = await runCli(["up", "--lock-timeout", "0.4ms"], { cwd: project.dir, env: { DIRECT_URL: database.url } });
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toContain('--lock-timeout is "0.4ms", less than 1ms');
+    expect(await listColumns(database, "users")).toEqual(["id integer"]);
+  });
+});
+
+describe("a safety comment the runner cannot read", () => {
+  it('refuses "-- polymigrate:lock-timeout 5000" before anything runs, naming the file and line', async () => {
+    project.write("migrations/0001_add_name.sql", "-- polymigrate:lock-timeout 5000\nALTER TABLE users ADD COLUMN name text;\n");
+    const result = await runCli(["up"], { cwd: project.dir, env: { DIRECT_URL: database.url } });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stdout + result.stderr).toContain("unreadable-directive");
+    expect(result.stdout + result.stderr).toContain('"-- polymigrate:lock-timeout 5000": the value is "5000": a bare number is seconds');
+    expect(result.stdout + result.stderr).toContain("0001_add_name.sql:1");
+    expect(await listColumns(database, "users")).toEqual(["id integer"]);
+  });
+});

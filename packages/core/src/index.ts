@@ -27,6 +27,9 @@ export { locksOfStatement, type StatementLock } from "./rehearse/statement-locks
 export * from "./doctor/doctor-project.js";
 export * from "./doctor/landed-objects.js";
 export * from "./config/define-config.js";
+export * from "./config/config-schema.js";
+export * from "./config/duration.js";
+export * from "./config/closest-name.js";
 export * from "./neon/index.js";
 export type * from "./lint/lint-finding.js";
 export * from "./lint/lint-migrations.js";

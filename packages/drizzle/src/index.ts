@@ -1,6 +1,7 @@
 // The Drizzle adapter of Polymigrate: a Drizzle Kit project driven by the core's engine, in agreement with drizzle-kit.
 import { resolve } from "node:path";
-import { MigrateError, type AdapterFactory, type AdapterOptions, type StackAdapter } from "@polymigrate/core";
+import { MigrateError, parseStackSettings, type AdapterFactory, type AdapterOptions, type StackAdapter } from "@polymigrate/core";
+import { z } from "zod";
 import { findDrizzleConfig, loadDrizzleConfig, type DrizzleProjectConfig } from "./drizzle-config.js";
 import { createDrizzleHistory } from "./drizzle-history.js";
 import { readDrizzleMigrations } from "./drizzle-layout.js";
@@ -20,6 +21,11 @@ export interface DrizzleStackSettings {
   /** The drizzle-kit configuration, relative to the project folder; default: `drizzle.config.{ts,js,json,...}` there. */
   config?: string;
 }
+
+/** The schema of a Drizzle project's `settings`: checked before any work, published in migrate.schema.json. */
+export const drizzleSettingsSchema: z.ZodType<DrizzleStackSettings> = z.strictObject({
+  config: z.string().min(1).optional().meta({ description: "The drizzle-kit configuration, relative to the project folder; default drizzle.config.* there." }),
+});
 
 /** Options of {@link createDrizzleAdapter}. */
 export interface DrizzleAdapterOptions extends AdapterOptions {
@@ -65,10 +71,7 @@ export function createDrizzleAdapterFromConfig(
  */
 export async function createDrizzleAdapter(options: DrizzleAdapterOptions): Promise<StackAdapter> {
   const dir = resolve(options.dir);
-  const configured = options.settings?.config;
-  if (configured !== undefined && typeof configured !== "string") {
-    throw new MigrateError("CONFIG_INVALID", `The Drizzle project's "settings.config" must be a file path, relative to "${dir}".`);
-  }
+  const configured = parseStackSettings(drizzleSettingsSchema, options.settings, "drizzle").config;
   const file = configured ? resolve(dir, configured) : findDrizzleConfig(dir);
   if (!file) {
     throw new MigrateError(
@@ -89,4 +92,5 @@ export const drizzleStack: AdapterFactory = {
     return findDrizzleConfig(folder) ? { dir: folder } : undefined;
   },
   create: (options) => createDrizzleAdapter(options),
+  settingsSchema: drizzleSettingsSchema,
 };

@@ -1,7 +1,8 @@
 // The public surface of @polymigrate/prisma: the stack adapter, its parts, and the prisma.config.ts helper.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { AdapterFactory, AdapterOptions, StackAdapter } from "@polymigrate/core";
+import { envNameSchema, parseStackSettings, type AdapterFactory, type AdapterOptions, type StackAdapter } from "@polymigrate/core";
+import { z } from "zod";
 import { createPrismaMigration } from "./prisma-create.js";
 import { createPrismaHistory } from "./prisma-history.js";
 import { DOWN_FILE, findPrismaConfig, readPrismaMigrations, resolvePrismaLayout } from "./prisma-layout.js";
@@ -18,14 +19,13 @@ export interface PrismaStackSettings {
   urlEnv?: string;
 }
 
-function readSettings(settings: Record<string, unknown> | undefined): PrismaStackSettings {
-  const result: PrismaStackSettings = {};
-  for (const key of ["schemaPath", "migrationsPath", "historySchema", "urlEnv"] as const) {
-    const value = settings?.[key];
-    if (typeof value === "string") result[key] = value;
-  }
-  return result;
-}
+/** The schema of a Prisma project's `settings`: checked before any work, published in migrate.schema.json. */
+export const prismaSettingsSchema: z.ZodType<PrismaStackSettings> = z.strictObject({
+  schemaPath: z.string().min(1).optional().meta({ description: "The Prisma schema file or folder, relative to the project." }),
+  migrationsPath: z.string().min(1).optional().meta({ description: "The migrations folder, relative to the project; default migrations/ beside the schema." }),
+  historySchema: z.string().min(1).optional().meta({ description: "The PostgreSQL schema holding _prisma_migrations; default public." }),
+  urlEnv: envNameSchema.optional().meta({ description: "The variable holding the direct URL that create hands to Prisma's CLI; default DIRECT_URL." }),
+});
 
 /**
  * How to clear a failed Prisma migration, in Prisma's own terms (its P3009 explanation and `migrate resolve`).
@@ -48,7 +48,7 @@ export function describePrismaFailedFix(id: string): string {
  */
 export function createPrismaStackAdapter(options: AdapterOptions & { settings?: PrismaStackSettings | Record<string, unknown> }): StackAdapter {
   const dir = resolve(options.dir);
-  const settings = readSettings(options.settings as Record<string, unknown> | undefined);
+  const settings = parseStackSettings(prismaSettingsSchema, options.settings, "prisma");
   const layout = resolvePrismaLayout(dir, settings);
   return {
     stack: "prisma",
@@ -85,6 +85,7 @@ export const prismaStack: AdapterFactory = {
     return isPrisma ? { dir: folder } : undefined;
   },
   create: (options) => createPrismaStackAdapter(options),
+  settingsSchema: prismaSettingsSchema,
 };
 
 export { createPrismaHistory, toHistoryEntries, isFailedRow, PRISMA_HISTORY_TABLE, type PrismaHistoryOptions, type PrismaMigrationRow } from "./prisma-history.js";

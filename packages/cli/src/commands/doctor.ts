@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import {
   MigrateError,
   diagnoseProject,
@@ -12,6 +11,7 @@ import {
 } from "@polymigrate/core";
 import type { CommandContext } from "./context.js";
 import { resolveProjectUrl, type SelectedProject } from "../projects.js";
+import { askOnTerminal } from "../prompt.js";
 
 export type { DoctorCheck, DoctorProjectReport };
 
@@ -59,16 +59,6 @@ async function checkProject(context: CommandContext, selected: SelectedProject):
   const target: ProjectTarget = { name: config.name, adapter, url, allowPooledUrl: context.args.allowPooledUrl };
   const diagnosis = await diagnoseProject(target);
   return { ...diagnosis, checks: [...checks, ...diagnosis.checks] };
-}
-
-async function askOnTerminal(question: string): Promise<boolean> {
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await prompt.question(`${question} [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    prompt.close();
-  }
 }
 
 async function terminateCommand(context: CommandContext, pid: number): Promise<DoctorReport> {

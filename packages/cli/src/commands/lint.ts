@@ -7,17 +7,8 @@ import type { CommandContext } from "./context.js";
 export function projectLintSettings(workspace: Workspace, name: string): LintSettings {
   const project = workspace.projects.find(({ config }) => config.name === name)?.config;
   const layers = [workspace.config.lint, project?.lint].filter((layer): layer is LintSettings => layer !== undefined);
-  const collect = (key: keyof LintSettings) => {
-    const values = layers.flatMap((layer) => {
-      const value = layer[key];
-      if (value === undefined) return [];
-      if (!Array.isArray(value) || value.some((rule) => typeof rule !== "string")) {
-        throw new MigrateError("CONFIG_INVALID", `lint.${key} of project "${name}" must be a list of rule names, such as ["prefer-robust-stmts"]. Fix the configuration.`);
-      }
-      return value;
-    });
-    return [...new Set(values)];
-  };
+  // The lists were checked with the configuration's schema when it was loaded.
+  const collect = (key: keyof LintSettings) => [...new Set(layers.flatMap((layer) => layer[key] ?? []))];
   const disable = collect("disable");
   const include = collect("include");
   return { ...(disable.length > 0 ? { disable } : {}), ...(include.length > 0 ? { include } : {}) };

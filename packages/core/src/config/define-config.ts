@@ -1,10 +1,6 @@
 import type { StackName } from "../model/adapter.js";
 import type { LintSettings } from "../lint/lint-finding.js";
-import { MigrateError } from "../model/errors.js";
 import type { NeonConfig } from "../neon/neon-api.js";
-
-/** The stacks a configuration may name. */
-export const STACK_NAMES: readonly StackName[] = ["sql", "prisma", "drizzle", "alembic"];
 
 /** One project of a configuration. */
 export interface ProjectConfig {
@@ -23,7 +19,7 @@ export interface ProjectConfig {
   production?: boolean;
   /** Stack-specific settings, read by the project's adapter. */
   settings?: Record<string, unknown>;
-  /** This project's `lock_timeout` (e.g. "5s"), over the configuration's. */
+  /** This project's `lock_timeout` (e.g. "5s"; a bare number is seconds), over the configuration's. */
   lockTimeout?: string | number;
   /** This project's `statement_timeout` (e.g. "10m"; 0 is off), over the configuration's. */
   statementTimeout?: string | number;
@@ -37,10 +33,12 @@ export interface ProjectConfig {
 
 /** A `migrate.config.*` file. */
 export interface MigrateConfig {
+  /** The JSON Schema of the file, for editors: `./node_modules/@polymigrate/cli/migrate.schema.json`. */
+  $schema?: string;
   projects: ProjectConfig[];
   /** Host names that are poolers, refused like the built-in rules. */
   pooledHosts?: string[];
-  /** `lock_timeout` of every migration's session; default "5s". */
+  /** `lock_timeout` of every migration's session; default "5s" (a bare number is seconds, as for `--lock-timeout`). */
   lockTimeout?: string | number;
   /** `statement_timeout` of every migration's session; default 0 (off). */
   statementTimeout?: string | number;
@@ -58,38 +56,4 @@ export interface MigrateConfig {
  */
 export function defineConfig(config: MigrateConfig): MigrateConfig {
   return config;
-}
-
-function invalid(file: string, message: string): MigrateError {
-  return new MigrateError("CONFIG_INVALID", `${message} (in "${file}").`, { details: { file } });
-}
-
-/** Checks a loaded configuration, naming the first wrong field and what it should be. */
-export function validateConfig(value: unknown, file: string): MigrateConfig {
-  if (!value || typeof value !== "object") throw invalid(file, "The configuration must be an object with a \"projects\" list");
-  const projects = (value as { projects?: unknown }).projects;
-  if (!Array.isArray(projects) || projects.length === 0) {
-    throw invalid(file, 'The configuration needs "projects": a list of { name, stack, dir }');
-  }
-  const names = new Set<string>();
-  projects.forEach((project: unknown, index) => {
-    const where = `projects[${index}]`;
-    if (!project || typeof project !== "object") throw invalid(file, `${where} must be an object with name, stack and dir`);
-    const { name, stack, dir, urlEnv, pooledUrlEnv } = project as Record<string, unknown>;
-    if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-      throw invalid(file, `${where}.name must be a short name of letters, digits, "-", "_" or "."`);
-    }
-    if (names.has(name)) throw invalid(file, `Two projects are named "${name}"; give each a name of its own`);
-    names.add(name);
-    if (typeof stack !== "string" || !STACK_NAMES.includes(stack as StackName)) {
-      throw invalid(file, `${where}.stack is ${JSON.stringify(stack)}; use one of ${STACK_NAMES.map((s) => `"${s}"`).join(", ")}`);
-    }
-    if (typeof dir !== "string" || dir.length === 0) throw invalid(file, `${where}.dir must be a folder, relative to the configuration file`);
-    for (const [key, variable] of [["urlEnv", urlEnv], ["pooledUrlEnv", pooledUrlEnv]] as const) {
-      if (variable !== undefined && (typeof variable !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable))) {
-        throw invalid(file, `${where}.${key} must be the name of an environment variable, such as "DIRECT_URL", not a URL`);
-      }
-    }
-  });
-  return value as MigrateConfig;
 }

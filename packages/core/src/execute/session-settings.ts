@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { parseDuration } from "../config/duration.js";
 
 /** How long a migration's statements may wait and run, and how often a lock timeout is retried. */
 export interface SafetySettings {
@@ -15,16 +16,8 @@ export interface SafetySettings {
 /** The defaults of {@link SafetySettings}. */
 export const DEFAULT_SAFETY: SafetySettings = { lockTimeoutMs: 5000, statementTimeoutMs: 0, retries: 3, retryDelayMs: 1000 };
 
-const DIRECTIVE = /^\s*--\s*polymigrate:(lock-timeout|statement-timeout|retries)\s+(\S+)/gim;
-
-/** Parses `5s`, `500ms`, `2m` or a plain number of milliseconds. */
-export function parseMilliseconds(value: string | number): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value : undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!match) return undefined;
-  const amount = Number(match[1]);
-  return Math.round(match[2] === "s" ? amount * 1000 : match[2] === "m" ? amount * 60_000 : amount);
-}
+/** A migration's safety comment: `-- polymigrate:lock-timeout 30s`, its name and its value. */
+export const SAFETY_DIRECTIVE = /^\s*--\s*polymigrate:(lock-timeout|statement-timeout|retries)\s+(\S+)/gim;
 
 /**
  * A migration's own settings, from comments at the top of its SQL: `-- polymigrate:lock-timeout 30s`,
@@ -32,14 +25,15 @@ export function parseMilliseconds(value: string | number): number | undefined {
  */
 export function readSafetyDirectives(sql: string, base: SafetySettings): SafetySettings {
   const settings = { ...base };
-  for (const match of sql.matchAll(DIRECTIVE)) {
+  for (const match of sql.matchAll(SAFETY_DIRECTIVE)) {
     const [, name, value = ""] = match;
     if (name === "retries") {
       if (/^\d+$/.test(value)) settings.retries = Number(value);
       continue;
     }
-    const milliseconds = parseMilliseconds(value);
-    if (milliseconds === undefined) continue;
+    const duration = parseDuration(value);
+    if (!duration.ok) continue;
+    const { milliseconds } = duration;
     if (name === "lock-timeout") settings.lockTimeoutMs = milliseconds;
     else settings.statementTimeoutMs = milliseconds;
   }

@@ -7,6 +7,7 @@ import type { LintFinding, LintLevel, LintMigration, LintSettings } from "./lint
 import {
   checkDroppedColumns,
   checkMixedTransaction,
+  findUnreadableDirectives,
   findCreatedTables,
   findEarlierCreation,
   isTransactionalWithoutParsing,
@@ -272,6 +273,23 @@ export async function lintMigrations(migrations: LintMigration[], options: LintO
         ...place(migration.input, migration.parseError.line),
       },
     });
+  });
+  migrations.forEach((input, index) => {
+    for (const directive of findUnreadableDirectives(input.sql)) {
+      located.push({
+        index,
+        finding: {
+          rule: "unreadable-directive",
+          source: "polymigrate",
+          level: "error",
+          message: directive.message,
+          help: 'Write a duration with its unit, such as "-- polymigrate:lock-timeout 30s" (a bare number is seconds), or a whole number of retries.',
+          migration: input.id,
+          file: input.file,
+          ...place(input, directive.line),
+        },
+      });
+    }
   });
   for (const finding of own) {
     const migration = parsed[finding.migration]!;

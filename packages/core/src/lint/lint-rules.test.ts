@@ -3,6 +3,7 @@ import { loadSqlParser } from "../sql/statements.js";
 import {
   checkDroppedColumns,
   checkMixedTransaction,
+  findUnreadableDirectives,
   findCreatedTables,
   findEarlierCreation,
   parseMigrations,
@@ -91,5 +92,17 @@ describe("allow comments", () => {
     const sql = "SELECT 1;\n-- why: the table is tiny\n-- polymigrate:allow require-concurrent-index-creation, changing-column-type\nCREATE INDEX i ON t (c);\n";
     expect([...readAllowComments(sql, 4)]).toEqual(["require-concurrent-index-creation", "changing-column-type"]);
     expect([...readAllowComments("-- polymigrate:allow x\nSELECT 1;\n\nCREATE INDEX i ON t (c);\n", 4)]).toEqual([]);
+  });
+});
+
+describe("findUnreadableDirectives", () => {
+  it("finds the safety comments the runner would ignore, at their lines", () => {
+    const sql = "-- polymigrate:lock-timeout 30s\n\n-- polymigrate:lock-timeout 5000\n-- polymigrate:statement-timeout 0.4ms\n-- polymigrate:retries many\nSELECT 1;\n";
+    expect(findUnreadableDirectives(sql)).toEqual([
+      { line: 3, message: expect.stringContaining('"-- polymigrate:lock-timeout 5000": the value is "5000": a bare number is seconds') },
+      { line: 4, message: expect.stringContaining("less than 1ms") },
+      { line: 5, message: '"-- polymigrate:retries many" is not a whole number, so the runner ignores it.' },
+    ]);
+    expect(findUnreadableDirectives("-- polymigrate:lock-timeout 5\n-- polymigrate:retries 0\nSELECT 1;")).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { parseDuration } from "../config/duration.js";
+import { SAFETY_DIRECTIVE } from "../execute/session-settings.js";
 import { hasNoTransactionDirective, splitStatements, type SqlStatement } from "../sql/statements.js";
 import type { LintLevel, LintMigration } from "./lint-finding.js";
 import {
@@ -38,6 +40,7 @@ export const POLYMIGRATE_RULES = {
   "mixed-transaction": "A migration mixes statements that must run in a transaction with statements that cannot.",
   "dropped-column-still-used": "A column is dropped while a later migration of the run, or a view, still uses it.",
   "unparsed-sql": "PostgreSQL's parser could not read the migration, so the lint could not check it.",
+  "unreadable-directive": "A -- polymigrate:lock-timeout, statement-timeout or retries comment whose value cannot be read, which the runner would ignore.",
 } as const;
 
 /** The name of one of our rules. */
@@ -221,4 +224,29 @@ export function readAllowComments(sql: string, statementLine: number): Set<strin
     if (match) for (const rule of match[1]!.split(/[\s,]+/)) if (rule) allowed.add(rule);
   }
   return allowed;
+}
+
+/** A safety comment whose value the runner cannot read, with its 1-based line and what is wrong. */
+export interface UnreadableDirective {
+  line: number;
+  message: string;
+}
+
+/**
+ * `unreadable-directive`: `-- polymigrate:lock-timeout <value>` (or statement-timeout, retries) with a value the runner
+ * would ignore, such as `5000` (a bare number is seconds, and that many must say the unit) or `0.4ms`.
+ */
+export function findUnreadableDirectives(sql: string): UnreadableDirective[] {
+  const found: UnreadableDirective[] = [];
+  for (const match of sql.matchAll(SAFETY_DIRECTIVE)) {
+    const [text, name, value = ""] = match;
+    const line = sql.slice(0, match.index + text.indexOf("--")).split("\n").length;
+    if (name === "retries") {
+      if (!/^\d+$/.test(value)) found.push({ line, message: `"-- polymigrate:retries ${value}" is not a whole number, so the runner ignores it.` });
+      continue;
+    }
+    const duration = parseDuration(value);
+    if (!duration.ok) found.push({ line, message: `"-- polymigrate:${name} ${value}": the value ${duration.problem}; the runner ignores it as it is.` });
+  }
+  return found;
 }

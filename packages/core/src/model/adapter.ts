@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { Queryable } from "../db/queryable.js";
 import type { AppliedRecord, FailedRecord, HistoryEntry, Migration, StartedRecord } from "./migration.js";
 import type { MigrateEvent } from "./events.js";
@@ -201,4 +202,6 @@ export interface AdapterFactory {
    */
   detect(folder: string): AdapterOptions | undefined;
   create(options: AdapterOptions): StackAdapter | Promise<StackAdapter>;
+  /** The schema of the project's `settings` in `migrate.config.*`: checked before any work, published as JSON Schema. */
+  readonly settingsSchema?: z.ZodType;
 }

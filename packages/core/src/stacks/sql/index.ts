@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { z } from "zod";
+import { parseStackSettings } from "../../config/config-schema.js";
 import type {
   AdapterFactory,
   AdapterOptions,
@@ -18,6 +20,12 @@ export interface SqlStackSettings {
   /** The history table; default `sql_migrations`. */
   table?: string;
 }
+
+/** The schema of a plain-SQL project's `settings`. */
+export const sqlSettingsSchema: z.ZodType<SqlStackSettings> = z.strictObject({
+  schema: z.string().min(1).optional().meta({ description: "The history table's schema; default polymigrate." }),
+  table: z.string().min(1).optional().meta({ description: "The history table; default sql_migrations." }),
+});
 
 /** Options of the plain-SQL stack's `createMigration`: the core's, plus the up's SQL when the caller has it. */
 export interface SqlCreateMigrationOptions extends CreateMigrationOptions {
@@ -39,7 +47,7 @@ export type SqlStackAdapter = StackAdapter & {
  */
 export function createSqlAdapter(options: AdapterOptions & { settings?: SqlStackSettings }): SqlStackAdapter {
   const dir = resolve(options.dir);
-  const settings = options.settings ?? {};
+  const settings = parseStackSettings(sqlSettingsSchema, options.settings, "sql");
   return {
     stack: "sql",
     dir,
@@ -74,4 +82,5 @@ export const sqlStack: AdapterFactory = {
     return isSql ? { dir } : undefined;
   },
   create: (options) => createSqlAdapter({ ...options, dir: resolve(options.dir) }),
+  settingsSchema: sqlSettingsSchema,
 };
