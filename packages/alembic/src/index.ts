@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   MigrateError,
+  filePolicyOf,
   type AdapterFactory,
   type AdapterOptions,
   type IntegrityProblem,
@@ -78,7 +79,7 @@ export function createAlembicAdapter(options: AdapterOptions & { settings?: Alem
   const dir = resolve(options.dir);
   const settings = readSettings(options.settings as Record<string, unknown> | undefined);
   const urlEnv = settings.urlEnv ?? "DIRECT_URL";
-  const readProject = () => readAlembicProject(dir, { ...(settings.config ? { config: settings.config } : {}), ...(settings.section ? { section: settings.section } : {}) });
+  const readProject = () => readAlembicProject(dir, { ...(settings.config ? { config: settings.config } : {}), ...(settings.section ? { section: settings.section } : {}), ...filePolicyOf(options) });
   const readGraph = () => readRevisionGraph(readProject());
   // Both searched on first use only (never by `status`); a failed search is not kept, so the next command looks again.
   let python: Promise<string> | undefined;

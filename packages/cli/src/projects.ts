@@ -132,7 +132,12 @@ export async function loadWorkspace(options: {
   for (const project of configs) {
     const factory = await loadStack(project.stack);
     const dir = resolve(root, project.dir);
-    const adapter = await factory.create({ dir, ...(project.settings ? { settings: project.settings } : {}) });
+    const adapter = await factory.create({
+      dir,
+      ...(project.settings ? { settings: project.settings } : {}),
+      ...(project.allowSymlinksOutside ? { allowSymlinksOutside: true } : {}),
+      ...(project.maxMigrationBytes === undefined ? {} : { maxMigrationBytes: project.maxMigrationBytes }),
+    });
     projects.push({ config: { ...project, dir }, adapter });
   }
   return { ...(configFile ? { configFile } : {}), root, config, projects, env: readEnv(root, options.env) };

@@ -33,6 +33,10 @@ export interface ProjectConfig {
   lint?: LintSettings;
   /** Neon: `up --branch-first` branches the target first, `rehearse` runs on a branch (see docs/neon.md). */
   neon?: NeonConfig;
+  /** Follow symbolic links from the project's migration files to places outside its folder; default false (refused). */
+  allowSymlinksOutside?: boolean;
+  /** The largest migration file, in bytes; default 64 MiB. A larger file is refused before anything runs. */
+  maxMigrationBytes?: number;
 }
 
 /** A `migrate.config.*` file. */
@@ -75,7 +79,7 @@ export function validateConfig(value: unknown, file: string): MigrateConfig {
   projects.forEach((project: unknown, index) => {
     const where = `projects[${index}]`;
     if (!project || typeof project !== "object") throw invalid(file, `${where} must be an object with name, stack and dir`);
-    const { name, stack, dir, urlEnv, pooledUrlEnv } = project as Record<string, unknown>;
+    const { name, stack, dir, urlEnv, pooledUrlEnv, allowSymlinksOutside, maxMigrationBytes } = project as Record<string, unknown>;
     if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
       throw invalid(file, `${where}.name must be a short name of letters, digits, "-", "_" or "."`);
     }
@@ -89,6 +93,12 @@ export function validateConfig(value: unknown, file: string): MigrateConfig {
       if (variable !== undefined && (typeof variable !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable))) {
         throw invalid(file, `${where}.${key} must be the name of an environment variable, such as "DIRECT_URL", not a URL`);
       }
+    }
+    if (allowSymlinksOutside !== undefined && typeof allowSymlinksOutside !== "boolean") {
+      throw invalid(file, `${where}.allowSymlinksOutside must be true or false`);
+    }
+    if (maxMigrationBytes !== undefined && (typeof maxMigrationBytes !== "number" || !Number.isSafeInteger(maxMigrationBytes) || maxMigrationBytes <= 0)) {
+      throw invalid(file, `${where}.maxMigrationBytes must be a whole number of bytes above 0, such as 134217728 (128 MiB)`);
     }
   });
   return value as MigrateConfig;

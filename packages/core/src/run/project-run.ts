@@ -327,6 +327,7 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
       await adapter.history.ensure(session.client);
       const { plan } = await readProjectPlan(adapter, session);
       report.problems = plan.problems;
+      for (const problem of plan.problems) if (problem.kind === "empty") emit({ type: "notice", project: target.name, level: "warning", message: problem.message });
       refuseProblems(plan, options.allow ?? []);
       const pending = adapter.selectPending ? adapter.selectPending(plan, options.to) : selectPending(plan, options.to);
       if (pending.length === 0) {
