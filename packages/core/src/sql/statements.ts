@@ -142,7 +142,7 @@ export function splitStatements(sql: string, options: { serverVersionNum?: numbe
   }
   const statements: SqlStatement[] = [];
   for (const raw of tree.stmts ?? []) {
-    const statement = toStatement(raw, buffer, 0, buffer.length, lineAt, options);
+    const statement = toStatement(raw, sql, buffer, 0, buffer.length, lineAt, options);
     if (statement) statements.push(statement);
   }
   return { statements };
@@ -153,6 +153,7 @@ type RawStatement = { stmt_location?: number; stmt_len?: number; stmt?: unknown 
 // One statement of a parse of `buffer[base..limit)`; `lazy` drops its tree, to be parsed again from its text on use.
 function toStatement(
   raw: RawStatement,
+  sql: string,
   buffer: Buffer,
   base: number,
   limit: number,
@@ -166,7 +167,9 @@ function toStatement(
   const kind = Object.keys(wrapper)[0];
   const node = kind ? (wrapper[kind] ?? {}) : {};
   const first = firstTokenOffset(buffer, location, end);
-  const text = buffer.subarray(first, end).toString("utf8").trim();
+  // In a large text of one byte per character, bytes are characters: slicing the text shares its memory, where
+  // decoding the bytes would copy every statement.
+  const text = (lazy && sql.length === buffer.length ? sql.slice(first, end) : buffer.subarray(first, end).toString("utf8")).trim();
   if (!text) return undefined;
   const line = lineAt(first);
   const statement: SqlStatement = lazy && kind ? new LazyStatement(text, line, kind) : { text, line, ...(kind ? { kind, node } : {}) };
@@ -250,7 +253,7 @@ function splitInPieces(sql: string, buffer: Buffer, options: { serverVersionNum?
         return unparsed(sql, buffer, createLineCounter(buffer), error, start, piece);
       }
       for (const raw of (tree.stmts ?? []) as RawStatement[]) {
-        const statement = toStatement(raw, buffer, start, end, lineAt, options, true);
+        const statement = toStatement(raw, sql, buffer, start, end, lineAt, options, true);
         if (statement) statements.push(statement);
       }
       start = end;
