@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 import {
   MigrateError,
+  filePolicyOf,
   resolveMigrationUrl,
   validateConfig,
   type MigrateConfig,
@@ -132,12 +133,7 @@ export async function loadWorkspace(options: {
   for (const project of configs) {
     const factory = await loadStack(project.stack);
     const dir = resolve(root, project.dir);
-    const adapter = await factory.create({
-      dir,
-      ...(project.settings ? { settings: project.settings } : {}),
-      ...(project.allowSymlinksOutside ? { allowSymlinksOutside: true } : {}),
-      ...(project.maxMigrationBytes === undefined ? {} : { maxMigrationBytes: project.maxMigrationBytes }),
-    });
+    const adapter = await factory.create({ dir, ...(project.settings ? { settings: project.settings } : {}), ...filePolicyOf(project) });
     projects.push({ config: { ...project, dir }, adapter });
   }
   return { ...(configFile ? { configFile } : {}), root, config, projects, env: readEnv(root, options.env) };
