@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -84,5 +85,27 @@ describe("readIniSection", () => {
     const values = readIniSection("[other]\nscript_location = no\n[alembic]\n# comment\nscript_location = here\nversion_locations = a\n  b\n", "alembic");
     expect(values.get("script_location")).toBe("here");
     expect(values.get("version_locations")).toBe("a\nb");
+  });
+});
+
+describe("files outside the project", () => {
+  it("refuses a script_location outside the project and a revision file linked out of it, unless links are allowed", () => {
+    const outside = mkdtempSync(join(tmpdir(), "alembic-outside-"));
+    dirs.push(outside);
+    expect(() => readAlembicProject(project({}, "[alembic]\nscript_location = %(here)s/../elsewhere\n"))).toThrow(
+      /"script_location" of ".*alembic\.ini" names ".*elsewhere", which is outside the project folder/,
+    );
+    writeFileSync(join(outside, "1_base.py"), revision("base1", "None"));
+    const dir = project({});
+    symlinkSync(join(outside, "1_base.py"), join(dir, "migrations/versions/1_base.py"));
+    expect(() => readRevisionGraph(readAlembicProject(dir))).toThrow(/The revision file "1_base.py" leads through a symbolic link/);
+    const [base] = toMigrations(readRevisionGraph(readAlembicProject(dir, { allowSymlinksOutside: true })));
+    expect(base?.id).toBe("base1");
+  });
+
+  it("takes the checksum over the revision file's bytes", () => {
+    const dir = project({ "1_base.py": `# \u00e9\r\n${revision("base1", "None")}` });
+    const [base] = toMigrations(readRevisionGraph(readAlembicProject(dir)));
+    expect(base?.checksum).toBe(createHash("sha256").update(readFileSync(join(dir, "migrations/versions/1_base.py"))).digest("hex"));
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { MigrateError, sha256Hex, type Migration } from "@polymigrate/core";
+import { MigrateError, resolveContainedPath, sha256Hex, type Migration, type MigrationFilePolicy } from "@polymigrate/core";
 
 /** Where an Alembic project keeps its configuration and revisions. */
 export interface AlembicProject {
@@ -14,6 +14,8 @@ export interface AlembicProject {
   scriptLocation: string;
   /** The folders that hold revision files (`<script_location>/versions`, or `version_locations`). */
   versionDirs: string[];
+  /** How the revision files are read (links out of `dir` are refused unless allowed). */
+  filePolicy?: MigrationFilePolicy;
 }
 
 /** One revision file, as Alembic's template writes it. */
@@ -27,8 +29,10 @@ export interface AlembicRevision {
   /** The first line of the module's docstring (Alembic's message). */
   message: string;
   file: string;
-  /** The file's text, for the checksum. */
+  /** The file's text, for reading its assignments. */
   text: string;
+  /** The SHA-256 hex of the file's bytes. */
+  checksum?: string;
 }
 
 /** The revision graph of a project, read from its files. */
@@ -75,7 +79,7 @@ export function readIniSection(text: string, section: string): Map<string, strin
  * Finds the project's `alembic.ini`, its `script_location` and its version folders. Throws `MIGRATIONS_INVALID` for a
  * layout Alembic itself would not read.
  */
-export function readAlembicProject(dir: string, options: { config?: string; section?: string } = {}): AlembicProject {
+export function readAlembicProject(dir: string, options: { config?: string; section?: string } & MigrationFilePolicy = {}): AlembicProject {
   const iniFile = resolve(dir, options.config ?? "alembic.ini");
   const section = options.section ?? "alembic";
   if (!existsSync(iniFile)) {
@@ -103,9 +107,11 @@ export function readAlembicProject(dir: string, options: { config?: string; sect
       { details: { file: iniFile } },
     );
   }
-  const scriptLocation = isAbsolute(interpolated) ? interpolated : resolve(here, interpolated);
-  const versionDirs = readVersionLocations(values, here) ?? [join(scriptLocation, "versions")];
-  return { dir, iniFile, section, scriptLocation, versionDirs };
+  const { config: _config, section: _section, ...filePolicy } = options;
+  const contained = (path: string, entry: string) => resolveContainedPath(path, { ...filePolicy, root: dir, entry: `${entry} of "${iniFile}"` });
+  const scriptLocation = contained(isAbsolute(interpolated) ? interpolated : resolve(here, interpolated), '"script_location"');
+  const versionDirs = (readVersionLocations(values, here) ?? [join(scriptLocation, "versions")]).map((folder) => contained(folder, '"version_locations"'));
+  return { dir, iniFile, section, scriptLocation, versionDirs, filePolicy };
 }
 
 // `version_locations`, split as Alembic 1.8 splits it: by `version_path_separator` when set, else by spaces or commas.
@@ -230,9 +236,12 @@ export function readRevisionGraph(project: AlembicProject): RevisionGraph {
     // Alembic's own rule: every .py file but __init__.py and editor backups.
     const files = readdirSync(folder).filter((name) => name.endsWith(".py") && !name.startsWith("__init__") && !name.startsWith(".#")).sort();
     for (const name of files) {
-      const file = join(folder, name);
+      const file = resolveContainedPath(join(folder, name), { ...project.filePolicy, root: project.dir, within: folder, entry: `the revision file "${name}"` });
       if (!statSync(file).isFile()) continue;
-      const parsed = parseRevisionFile(file, readFileSync(file, "utf8"));
+      // Python decides the file's encoding (PEP 263), and Alembic runs it, not migrate: read it as UTF-8 only to find
+      // its assignments, and take the checksum over its bytes.
+      const bytes = readFileSync(file);
+      const parsed = parseRevisionFile(file, bytes.toString("utf8"));
       if (!parsed) {
         // Alembic refuses such a file too ("Could not determine revision id from filename").
         throw new MigrateError(
@@ -249,6 +258,7 @@ export function readRevisionGraph(project: AlembicProject): RevisionGraph {
           { details: { revision: parsed.revision, files: [other.file, file] } },
         );
       }
+      parsed.checksum = sha256Hex(bytes);
       byId.set(parsed.revision, parsed);
       revisions.push(parsed);
     }
@@ -328,7 +338,7 @@ export function toMigrations(graph: RevisionGraph): Migration[] {
     id: revision.revision,
     name: revision.message || revision.revision,
     order,
-    checksum: sha256Hex(revision.text),
+    checksum: revision.checksum ?? sha256Hex(revision.text),
     file: revision.file,
     meta: {
       downRevisions: revision.downRevisions,

@@ -4,6 +4,7 @@ import {
   MigrateError,
   envNameSchema,
   parseStackSettings,
+  filePolicyOf,
   type AdapterFactory,
   type AdapterOptions,
   type IntegrityProblem,
@@ -79,7 +80,7 @@ export function createAlembicAdapter(options: AdapterOptions & { settings?: Alem
   const dir = resolve(options.dir);
   const settings = parseStackSettings(alembicSettingsSchema, options.settings, "alembic");
   const urlEnv = settings.urlEnv ?? "DIRECT_URL";
-  const readProject = () => readAlembicProject(dir, { ...(settings.config ? { config: settings.config } : {}), ...(settings.section ? { section: settings.section } : {}) });
+  const readProject = () => readAlembicProject(dir, { ...(settings.config ? { config: settings.config } : {}), ...(settings.section ? { section: settings.section } : {}), ...filePolicyOf(options) });
   const readGraph = () => readRevisionGraph(readProject());
   // Both searched on first use only (never by `status`); a failed search is not kept, so the next command looks again.
   let python: Promise<string> | undefined;

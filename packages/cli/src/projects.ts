@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 import {
   MigrateError,
+  filePolicyOf,
   resolveMigrationUrl,
   STACK_NAMES,
   validateConfig,
@@ -154,7 +155,7 @@ export async function loadWorkspace(options: {
   for (const project of configs) {
     const factory = await loadStack(project.stack);
     const dir = resolve(root, project.dir);
-    const adapter = await factory.create({ dir, ...(project.settings ? { settings: project.settings } : {}) });
+    const adapter = await factory.create({ dir, ...(project.settings ? { settings: project.settings } : {}), ...filePolicyOf(project) });
     projects.push({ config: { ...project, dir }, adapter });
   }
   return { ...(configFile ? { configFile } : {}), root, config, projects, env: readEnv(root, options.env) };

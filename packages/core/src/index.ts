@@ -49,3 +49,4 @@ export {
   type SqlCreateMigrationOptions,
 } from "./stacks/sql/index.js";
 export { readSqlMigrations, nextSqlMigrationId } from "./stacks/sql/sql-layout.js";
+export * from "./stacks/contained-path.js";

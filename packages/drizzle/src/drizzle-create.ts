@@ -99,7 +99,7 @@ export function toMigrationName(name: string): string {
 export async function createDrizzleMigration(options: DrizzleCreateOptions): Promise<CreateMigrationResult> {
   const { dir, config } = options;
   const name = toMigrationName(options.name);
-  const before = new Set(readDrizzleMigrations(config.out).map((migration) => migration.id));
+  const before = new Set(readDrizzleMigrations(config.out, { root: dir }).map((migration) => migration.id));
   const { bin } = resolveDrizzleKit(dir);
   const args = [bin, "generate", "--config", config.file, "--name", name, ...(options.empty ? ["--custom"] : [])];
   // Interactive: drizzle-kit may ask whether a column was renamed; let the user answer on the terminal, with its
@@ -124,7 +124,7 @@ export async function createDrizzleMigration(options: DrizzleCreateOptions): Pro
       { command: "drizzle-kit", args: args.slice(1), cwd: dir, exitCode: result.exitCode ?? null, stderrTail: tailOf(result.all) },
     );
   }
-  const created = readDrizzleMigrations(config.out).filter((migration) => !before.has(migration.id));
+  const created = readDrizzleMigrations(config.out, { root: dir }).filter((migration) => !before.has(migration.id));
   const migration = created.at(-1);
   if (!migration) {
     // drizzle-kit exits 0 even when it fails (a schema file that does not compile): only its own sentence means

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MigrateError, type Migration } from "@polymigrate/core";
+import { MigrateError, readMigrationFile, resolveContainedPath, type Migration, type MigrationFilePolicy } from "@polymigrate/core";
 
 /** The marker drizzle-kit writes between statements; drizzle-orm's migrator splits a file on it, nothing else. */
 export const STATEMENT_BREAKPOINT = "--> statement-breakpoint";
@@ -93,15 +93,26 @@ export function readJournal(out: string): DrizzleJournal {
   return journal as DrizzleJournal;
 }
 
+/** Where {@link readDrizzleMigrations} may read: the project's folder (default: the migrations folder) and its policy. */
+export interface DrizzleReadOptions extends MigrationFilePolicy {
+  /** The project's folder; every file must stay inside it, links followed. */
+  root?: string;
+}
+
 /**
  * Reads a Drizzle migrations folder in the journal's order: each entry's `<tag>.sql`, its hash as drizzle computes
  * it, and its `<tag>.down.sql` when one exists. The SQL is handed to the core as written: `--> statement-breakpoint`
  * is an SQL comment, so PostgreSQL's parser splits the same statements drizzle would, and reports the failing line.
+ * A tag that climbs out of the migrations folder (`../outside`), a link out of the project and a file that is not
+ * UTF-8 are refused.
  */
-export function readDrizzleMigrations(out: string): Migration[] {
+export function readDrizzleMigrations(out: string, options: DrizzleReadOptions = {}): Migration[] {
+  const { root = out, ...policy } = options;
+  resolveContainedPath(journalFileOf(out), { ...policy, root, entry: "the Drizzle journal" });
   const journal = readJournal(out);
   return journal.entries.map((entry, order) => {
-    const file = join(out, `${entry.tag}.sql`);
+    const named = { ...policy, root, within: out };
+    const file = resolveContainedPath(join(out, `${entry.tag}.sql`), { ...named, entry: `the journal entry "${entry.tag}" of "${journalFileOf(out)}"` });
     if (!existsSync(file)) {
       throw new MigrateError(
         "MIGRATIONS_INVALID",
@@ -109,8 +120,8 @@ export function readDrizzleMigrations(out: string): Migration[] {
         { details: { file, tag: entry.tag } },
       );
     }
-    // drizzle-orm reads the file as a string and hashes that string: do the same, byte for byte.
-    const sql = readFileSync(file).toString();
+    // drizzle-orm hashes the file read as a string; for valid UTF-8 (anything else is refused) that is its bytes' hash.
+    const { text: sql } = readMigrationFile(file, { ...named, entry: `the journal entry "${entry.tag}"` });
     const downFile = downFileOf(out, entry.tag);
     const meta: DrizzleMigrationMeta = { idx: entry.idx, when: entry.when, tag: entry.tag, breakpoints: entry.breakpoints !== false };
     return {
@@ -120,7 +131,7 @@ export function readDrizzleMigrations(out: string): Migration[] {
       checksum: drizzleHash(sql),
       file,
       sql,
-      ...(existsSync(downFile) ? { down: { sql: readFileSync(downFile, "utf8"), file: downFile } } : {}),
+      ...(existsSync(downFile) ? { down: { sql: readMigrationFile(downFile, { ...named, entry: `the down of "${entry.tag}"` }).text, file: downFile } } : {}),
       meta,
     };
   });

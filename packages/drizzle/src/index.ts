@@ -1,6 +1,6 @@
 // The Drizzle adapter of Polymigrate: a Drizzle Kit project driven by the core's engine, in agreement with drizzle-kit.
 import { resolve } from "node:path";
-import { MigrateError, parseStackSettings, type AdapterFactory, type AdapterOptions, type StackAdapter } from "@polymigrate/core";
+import { MigrateError, filePolicyOf, parseStackSettings, type AdapterFactory, type AdapterOptions, type MigrationFilePolicy, type StackAdapter } from "@polymigrate/core";
 import { z } from "zod";
 import { findDrizzleConfig, loadDrizzleConfig, type DrizzleProjectConfig } from "./drizzle-config.js";
 import { createDrizzleHistory } from "./drizzle-history.js";
@@ -38,9 +38,9 @@ export interface DrizzleAdapterOptions extends AdapterOptions {
 export function createDrizzleAdapterFromConfig(
   dir: string,
   config: DrizzleProjectConfig,
-  options: { writeDown?: WriteDownHook } = {},
+  options: { writeDown?: WriteDownHook } & MigrationFilePolicy = {},
 ): StackAdapter {
-  const readMigrations = async () => readDrizzleMigrations(config.out);
+  const readMigrations = async () => readDrizzleMigrations(config.out, { root: dir, ...filePolicyOf(options) });
   const location = { schema: config.migrationsSchema, table: config.migrationsTable };
   const historyTable = `${location.schema}.${location.table}`;
   return {
@@ -82,7 +82,7 @@ export async function createDrizzleAdapter(options: DrizzleAdapterOptions): Prom
   }
   const config = await loadDrizzleConfig(file, dir);
   const writeDown = options.writeDown === undefined ? draftDrizzleDown : options.writeDown;
-  return createDrizzleAdapterFromConfig(dir, config, writeDown ? { writeDown } : {});
+  return createDrizzleAdapterFromConfig(dir, config, { ...filePolicyOf(options), ...(writeDown ? { writeDown } : {}) });
 }
 
 /** The Drizzle stack's factory: detected by a `drizzle.config.*` in the folder. */

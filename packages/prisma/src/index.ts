@@ -1,7 +1,7 @@
 // The public surface of @polymigrate/prisma: the stack adapter, its parts, and the prisma.config.ts helper.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { envNameSchema, parseStackSettings, type AdapterFactory, type AdapterOptions, type StackAdapter } from "@polymigrate/core";
+import { envNameSchema, filePolicyOf, parseStackSettings, type AdapterFactory, type AdapterOptions, type StackAdapter } from "@polymigrate/core";
 import { z } from "zod";
 import { createPrismaMigration } from "./prisma-create.js";
 import { createPrismaHistory } from "./prisma-history.js";
@@ -55,7 +55,7 @@ export function createPrismaStackAdapter(options: AdapterOptions & { settings?: 
     dir,
     capabilities: { rollback: "down-files", execution: "sql", canCreate: true },
     history: createPrismaHistory({ schema: settings.historySchema ?? "public" }),
-    readMigrations: async () => readPrismaMigrations(layout.migrationsDir),
+    readMigrations: async () => readPrismaMigrations(layout.migrationsDir, { root: dir, ...filePolicyOf(options) }),
     downFileOf: (migration) => join(dirname(migration.file), DOWN_FILE),
     createMigration: (create) =>
       createPrismaMigration({

@@ -1,6 +1,14 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { MigrateError, sha256Hex, type Migration, type MigrationDown } from "@polymigrate/core";
+import {
+  MigrateError,
+  readMigrationFile,
+  resolveContainedPath,
+  sha256Hex,
+  type Migration,
+  type MigrationDown,
+  type MigrationFilePolicy,
+} from "@polymigrate/core";
 
 /** The files Prisma keeps in each migration folder, and the ones Polymigrate adds beside them. */
 export const MIGRATION_FILE = "migration.sql";
@@ -124,16 +132,26 @@ export function listMigrationFolders(migrationsDir: string): string[] {
     .sort();
 }
 
+/** Where {@link readPrismaMigrations} may read: the project's folder (default: the migrations folder) and its policy. */
+export interface PrismaReadOptions extends MigrationFilePolicy {
+  /** The project's folder; every file must stay inside it, links followed. */
+  root?: string;
+}
+
 /**
  * Reads a Prisma migrations folder: `<timestamp>_<name>/migration.sql`, in the order of the folder names; the id is
  * the folder name (Prisma's `migration_name`), the checksum the SHA-256 hex of `migration.sql`'s bytes, and
- * `down.sql` beside it, when present, is the migration's down. An absent folder means no migration yet.
+ * `down.sql` beside it, when present, is the migration's down. An absent folder means no migration yet. A file that
+ * leads out of the project (a link) or is not UTF-8 is refused.
  */
-export function readPrismaMigrations(migrationsDir: string): Migration[] {
+export function readPrismaMigrations(migrationsDir: string, options: PrismaReadOptions = {}): Migration[] {
+  const { root = migrationsDir, ...policy } = options;
+  resolveContainedPath(migrationsDir, { ...policy, root, entry: "the Prisma migrations folder" });
   checkLockProvider(migrationsDir);
   return listMigrationFolders(migrationsDir).map((name, order) => {
     const folder = join(migrationsDir, name);
-    const file = join(folder, MIGRATION_FILE);
+    const named = { ...policy, root, within: folder };
+    const file = resolveContainedPath(join(folder, MIGRATION_FILE), { ...named, entry: `the migration folder "${name}"` });
     if (!existsSync(file)) {
       // Prisma refuses the same folder (P3015).
       throw new MigrateError(
@@ -142,18 +160,18 @@ export function readPrismaMigrations(migrationsDir: string): Migration[] {
         { details: { folder } },
       );
     }
-    const bytes = readFileSync(file);
+    const { bytes, text } = readMigrationFile(file, { ...named, entry: `the migration folder "${name}"` });
     const downFile = join(folder, DOWN_FILE);
     const down = existsSync(downFile)
-      ? { sql: readFileSync(downFile, "utf8"), file: downFile }
-      : readCommentedDownSection(bytes.toString("utf8"), file);
+      ? { sql: readMigrationFile(downFile, { ...named, entry: `the down of "${name}"` }).text, file: downFile }
+      : readCommentedDownSection(text, file);
     return {
       id: name,
       name: name.replace(/^\d+_/, ""),
       order,
       checksum: sha256Hex(bytes),
       file,
-      sql: bytes.toString("utf8"),
+      sql: text,
       ...(down ? { down } : {}),
     };
   });

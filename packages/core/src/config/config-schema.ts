@@ -74,6 +74,16 @@ function projectSchema(stack: StackName, settings: z.ZodType<Record<string, unkn
       pooledUrlEnv: envNameSchema.optional().meta({ description: "The application's pooled URL variable; default DATABASE_URL." }),
       pooled: z.boolean().optional().meta({ description: "Marks this project's URL as pooled: it is then refused." }),
       production: z.boolean().optional().meta({ description: "Marks the project's database as production." }),
+      allowSymlinksOutside: z
+        .boolean()
+        .optional()
+        .meta({ description: "Follow symbolic links in the migrations folder that lead outside the project (refused by default)." }),
+      maxMigrationBytes: z
+        .number()
+        .int({ error: () => "must be a whole number of bytes above 0, such as 134217728 (128 MiB)" })
+        .positive({ error: () => "must be a whole number of bytes above 0, such as 134217728 (128 MiB)" })
+        .optional()
+        .meta({ description: "The largest migration file read, in bytes; default 64 MiB." }),
       settings: settings.optional(),
       ...safetyShape,
       neon: neonSchema.optional(),

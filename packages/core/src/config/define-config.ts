@@ -29,6 +29,10 @@ export interface ProjectConfig {
   lint?: LintSettings;
   /** Neon: `up --branch-first` branches the target first, `rehearse` runs on a branch (see docs/neon.md). */
   neon?: NeonConfig;
+  /** Follow symbolic links from the project's migration files to places outside its folder; default false (refused). */
+  allowSymlinksOutside?: boolean;
+  /** The largest migration file, in bytes; default 64 MiB. A larger file is refused before anything runs. */
+  maxMigrationBytes?: number;
 }
 
 /** A `migrate.config.*` file. */

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadSqlParser } from "../sql/statements.js";
 import type { LintMigration } from "./lint-finding.js";
-import { activeFindings, hasLintErrors, lintMigrations } from "./lint-migrations.js";
+import { SQUAWK_MAX_BYTES, activeFindings, hasLintErrors, lintMigrations } from "./lint-migrations.js";
 import { findSquawkBinary } from "./squawk.js";
 
 beforeAll(() => loadSqlParser());
@@ -104,6 +104,18 @@ describe("lintMigrations with Squawk", () => {
     expect(result.notices[0]).toContain("only Polymigrate's own lint rules ran");
     expect(result.findings.map((finding) => finding.rule)).toEqual(["mixed-transaction"]);
   });
+
+  it("gives Squawk no file above its size limit, checks it with our own rules, and says so", async () => {
+    const filler = "INSERT INTO users (email) VALUES ('someone@example.com');\n";
+    const large = `CREATE INDEX i ON users (email);\nCREATE INDEX CONCURRENTLY j ON users (name);\n${filler.repeat(Math.ceil((SQUAWK_MAX_BYTES * 1.1) / filler.length))}`;
+    const result = await lintMigrations([migration("0001_small", "CREATE INDEX k ON users (email);\n"), migration("0002_large", large)]);
+    expect(result.squawk).toBe("ran");
+    expect(result.notices.join("\n")).toContain('Squawk did not read "/project/migrations/0002_large.sql" (8.8 MiB, above 8 MiB');
+    expect(result.findings.map((finding) => [finding.migration, finding.rule])).toEqual([
+      ["0001_small", "require-concurrent-index-creation"],
+      ["0002_large", "mixed-transaction"],
+    ]);
+  }, 60_000);
 
   it("warns (unparsed-sql) when PostgreSQL's parser cannot read a migration, at the parser's line, and not otherwise", async () => {
     const broken = await lintMigrations([migration("0003", "CREATE TABLE a (id bigint);\nALTER TABLE a ADD COLUM x int;\n")], { env: { POLYMIGRATE_SQUAWK: "none" } });

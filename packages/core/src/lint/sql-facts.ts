@@ -32,6 +32,8 @@ export function formatTable(table: TableName): string {
 
 /** The table a statement creates (`CREATE TABLE`, `CREATE TABLE AS`), or the new name a rename gives a table. */
 export function createdTable(statement: SqlStatement): TableName | undefined {
+  // The kind first: the tree of a large file's statement is parsed only when read (see splitStatements).
+  if (statement.kind !== "CreateStmt" && statement.kind !== "CreateTableAsStmt") return undefined;
   const node = statement.node;
   if (!node) return undefined;
   if (statement.kind === "CreateStmt") return tableOf(node.relation);
@@ -41,23 +43,22 @@ export function createdTable(statement: SqlStatement): TableName | undefined {
 
 /** For `ALTER TABLE a RENAME TO b`: the table's old and new names. */
 export function renamedTable(statement: SqlStatement): { from: TableName; to: TableName } | undefined {
+  if (statement.kind !== "RenameStmt") return undefined;
   const node = statement.node;
-  if (statement.kind !== "RenameStmt" || !node || node.renameType !== "OBJECT_TABLE" || typeof node.newname !== "string") return undefined;
+  if (!node || node.renameType !== "OBJECT_TABLE" || typeof node.newname !== "string") return undefined;
   const from = tableOf(node.relation);
   return from ? { from, to: { ...(from.schema ? { schema: from.schema } : {}), name: node.newname } } : undefined;
 }
 
 /** The table a statement locks or changes: the target of `CREATE INDEX`, `ALTER TABLE`, a column rename. */
 export function targetTable(statement: SqlStatement): TableName | undefined {
-  const node = statement.node;
-  if (!node) return undefined;
   switch (statement.kind) {
     case "IndexStmt":
     case "AlterTableStmt":
     case "RenameStmt":
     case "CreateTrigStmt":
     case "RuleStmt":
-      return tableOf(node.relation);
+      return statement.node ? tableOf(statement.node.relation) : undefined;
     default:
       return undefined;
   }
@@ -65,8 +66,9 @@ export function targetTable(statement: SqlStatement): TableName | undefined {
 
 /** The columns an `ALTER TABLE ... DROP COLUMN` removes. */
 export function droppedColumns(statement: SqlStatement): { table: TableName; column: string }[] {
+  if (statement.kind !== "AlterTableStmt") return [];
   const node = statement.node;
-  if (statement.kind !== "AlterTableStmt" || !node) return [];
+  if (!node) return [];
   const table = tableOf(node.relation);
   if (!table) return [];
   return commandsOf(node)
@@ -76,8 +78,9 @@ export function droppedColumns(statement: SqlStatement): { table: TableName; col
 
 /** The columns an `ALTER TABLE ... ADD COLUMN` adds (a dropped column added back is not missing any more). */
 export function addedColumns(statement: SqlStatement): { table: TableName; column: string }[] {
+  if (statement.kind !== "AlterTableStmt") return [];
   const node = statement.node;
-  if (statement.kind !== "AlterTableStmt" || !node) return [];
+  if (!node) return [];
   const table = tableOf(node.relation);
   if (!table) return [];
   return commandsOf(node)
@@ -94,8 +97,9 @@ function commandsOf(node: Node): Node[] {
 
 /** The table a `DROP TABLE` removes (then its columns are no longer referenced by anything that follows). */
 export function droppedTables(statement: SqlStatement): TableName[] {
+  if (statement.kind !== "DropStmt") return [];
   const node = statement.node;
-  if (statement.kind !== "DropStmt" || !node || node.removeType !== "OBJECT_TABLE" || !Array.isArray(node.objects)) return [];
+  if (!node || node.removeType !== "OBJECT_TABLE" || !Array.isArray(node.objects)) return [];
   return node.objects.flatMap((object) => {
     const items = isObject(object) && isObject(object.List) && Array.isArray(object.List.items) ? object.List.items : [];
     const names = items.map((item) => (isObject(item) && isObject(item.String) ? item.String.sval : undefined));
@@ -107,6 +111,7 @@ export function droppedTables(statement: SqlStatement): TableName[] {
 
 /** The views a statement creates (`CREATE VIEW`, `CREATE MATERIALIZED VIEW`). */
 export function createdView(statement: SqlStatement): TableName | undefined {
+  if (statement.kind !== "ViewStmt" && statement.kind !== "CreateTableAsStmt") return undefined;
   const node = statement.node;
   if (!node) return undefined;
   if (statement.kind === "ViewStmt") return tableOf(node.view);

@@ -4,6 +4,7 @@ import type { AppliedRecord, FailedRecord, HistoryEntry, Migration, StartedRecor
 import type { MigrateEvent } from "./events.js";
 import type { MigrationFailure } from "./report.js";
 import type { Plan } from "./plan.js";
+import type { MigrationFilePolicy } from "../stacks/contained-path.js";
 
 /** The stacks Polymigrate knows. */
 export type StackName = "sql" | "prisma" | "drizzle" | "alembic";
@@ -187,8 +188,11 @@ export interface StackAdapter {
   selectPending?(plan: Plan, to: string | undefined): Migration[];
 }
 
-/** Settings of one project as the configuration gives them; each adapter reads its own `settings`. */
-export interface AdapterOptions {
+/**
+ * Settings of one project as the configuration gives them; each adapter reads its own `settings`, and reads its files
+ * by the project's {@link MigrationFilePolicy}.
+ */
+export interface AdapterOptions extends MigrationFilePolicy {
   dir: string;
   settings?: Record<string, unknown>;
 }

@@ -19,8 +19,8 @@ export interface PlanEntry {
   unfinished?: UnfinishedMigration;
 }
 
-/** The kinds of history-integrity problem a plan can find. */
-export type IntegrityProblemKind = "changed" | "missing" | "failed" | "unfinished" | "out-of-order" | "stack-check";
+/** The kinds of history-integrity problem a plan can find; `empty` (a pending migration with no statement) only warns. */
+export type IntegrityProblemKind = "changed" | "missing" | "failed" | "unfinished" | "out-of-order" | "stack-check" | "empty";
 
 /** One integrity problem, with a message that says what to do. */
 export interface IntegrityProblem {

@@ -48,6 +48,18 @@ describe("planRun", () => {
     const plan = planRun([a], [{ id: a.id, status: "failed" }], { ...context, failedHint: (id) => `Run resolve ${id}.` });
     expect(plan.problems[0]?.message).toContain(`Run resolve ${a.id}.`);
   });
+
+  it("warns about a pending migration with no statement, without blocking it, and not once it is applied", () => {
+    const [empty, comments, real] = [migration(0, ""), migration(1, "-- nothing\n/* yet */\n"), migration(2)];
+    const plan = planRun([empty, comments, real], [], context);
+    expect(plan.problems.map((problem) => [problem.kind, problem.level, problem.id])).toEqual([
+      ["empty", "warning", empty.id],
+      ["empty", "warning", comments.id],
+    ]);
+    expect(plan.problems[0]?.message).toContain("has no statement");
+    expect(plan.pending.map((m) => m.id)).toEqual([empty.id, comments.id, real.id]);
+    expect(planRun([empty], [applied(empty)], context).problems).toEqual([]);
+  });
 });
 
 describe("applyUnfinished", () => {

@@ -2,6 +2,7 @@ import type { HistoryEntry, Migration } from "../model/migration.js";
 import type { IntegrityProblem, Plan, PlanEntry } from "../model/plan.js";
 import { matchesChecksum } from "../sql/checksum.js";
 import type { UnfinishedMigration } from "../execute/unfinished-store.js";
+import { isEmptySql } from "../stacks/contained-path.js";
 
 /** Where the plan's messages point the user. */
 export interface PlanContext {
@@ -20,7 +21,8 @@ function isSameContent(migration: Migration, stored: string | undefined): boolea
 
 /**
  * Compares the migrations on disk with the history table: applied, pending, missing on disk, changed since applied,
- * failed, and pending migrations ordered before the last applied one. Pure: reads nothing, writes nothing.
+ * failed, and pending migrations ordered before the last applied one; a pending migration with no statement (empty, or
+ * comments only) is a warning. Pure: reads nothing, writes nothing.
  */
 export function planRun(migrations: Migration[], history: HistoryEntry[], context: PlanContext): Plan {
   const byId = new Map(history.map((entry) => [entry.id, entry]));
@@ -40,6 +42,16 @@ export function planRun(migrations: Migration[], history: HistoryEntry[], contex
       const isOutOfOrder = migration.order < lastAppliedOrder;
       entries.push({ id: migration.id, name: migration.name, state: "pending", migration, ...(isOutOfOrder ? { isOutOfOrder } : {}) });
       pending.push(migration);
+      if (migration.sql !== undefined && isEmptySql(migration.sql)) {
+        // Still applied and recorded, as the stack's own CLI would: the warning asks whether that is meant.
+        problems.push({
+          kind: "empty",
+          level: "warning",
+          id: migration.id,
+          file: migration.file,
+          message: `Migration "${migration.id}" has no statement (the file "${migration.file}" is empty or only comments): "up" will record it as applied without changing anything. Write its statements, or delete it if it was created by mistake.`,
+        });
+      }
       if (isOutOfOrder) {
         problems.push({
           kind: "out-of-order",

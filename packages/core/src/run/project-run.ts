@@ -480,6 +480,7 @@ export function upProject(target: ProjectTarget, options: ProjectCommandOptions 
       const { plan, staleUnfinished } = await readProjectPlan(adapter, session);
       if (staleUnfinished?.length) await clearFinishedRecords(session.client, historyTableName(adapter), staleUnfinished);
       report.problems = plan.problems;
+      for (const problem of plan.problems) if (problem.kind === "empty") emit({ type: "notice", project: target.name, level: "warning", message: problem.message });
       refuseProblems(plan, options.allow ?? []);
       const pending = adapter.selectPending ? adapter.selectPending(plan, options.to) : selectPending(plan, options.to);
       if (pending.length === 0) {

@@ -12,6 +12,7 @@ import type {
 import { draftDownFile } from "../../rollback/generate-down.js";
 import { readSqlMigrations, nextSqlMigrationId } from "./sql-layout.js";
 import { createSqlHistory } from "./sql-history.js";
+import { filePolicyOf } from "../contained-path.js";
 
 /** Settings of a plain-SQL project. */
 export interface SqlStackSettings {
@@ -48,12 +49,13 @@ export type SqlStackAdapter = StackAdapter & {
 export function createSqlAdapter(options: AdapterOptions & { settings?: SqlStackSettings }): SqlStackAdapter {
   const dir = resolve(options.dir);
   const settings = parseStackSettings(sqlSettingsSchema, options.settings, "sql");
+  const policy = filePolicyOf(options);
   return {
     stack: "sql",
     dir,
     capabilities: { rollback: "down-files", execution: "sql", canCreate: true },
     history: createSqlHistory({ schema: settings.schema ?? "polymigrate", table: settings.table ?? "sql_migrations" }),
-    readMigrations: async () => readSqlMigrations(dir),
+    readMigrations: async () => readSqlMigrations(dir, policy),
     downFileOf: (migration) => join(dir, `${migration.id}.down.sql`),
     async createMigration(create: SqlCreateMigrationOptions) {
       mkdirSync(dir, { recursive: true });

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { MigrateError } from "../../model/errors.js";
 import type { Migration } from "../../model/migration.js";
 import { sha256Hex } from "../../sql/checksum.js";
+import { readMigrationFile, type MigrationFilePolicy } from "../contained-path.js";
 
 /** `0001_create_users.sql` (up) and `0001_create_users.down.sql` (its down). */
 const UP_FILE = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)\.sql$/;
@@ -10,9 +11,10 @@ const DOWN_SUFFIX = ".down.sql";
 
 /**
  * Reads a plain-SQL migrations folder: `<NNNN>_<name>.sql` files applied in the order of their numbers, each with an
- * optional `<NNNN>_<name>.down.sql`. The checksum is the SHA-256 hex of the up file's text.
+ * optional `<NNNN>_<name>.down.sql`. The checksum is the SHA-256 hex of the up file's bytes. Every file must be valid
+ * UTF-8 and stay inside `dir`, links followed, unless the policy allows links out.
  */
-export function readSqlMigrations(dir: string): Migration[] {
+export function readSqlMigrations(dir: string, policy: MigrationFilePolicy = {}): Migration[] {
   if (!existsSync(dir)) {
     throw new MigrateError(
       "MIGRATIONS_INVALID",
@@ -44,17 +46,19 @@ export function readSqlMigrations(dir: string): Migration[] {
       );
     }
     seen.set(number, id);
-    const path = join(dir, file);
-    const sql = readFileSync(path, "utf8");
+    const up = readMigrationFile(join(dir, file), { ...policy, root: dir, entry: `the migration "${id}"` });
     const downPath = join(dir, `${id}${DOWN_SUFFIX}`);
+    const down = existsSync(downPath)
+      ? readMigrationFile(downPath, { ...policy, root: dir, entry: `the down of "${id}"` })
+      : undefined;
     migrations.push({
       id,
       name: match[2] ?? id,
       number,
-      checksum: sha256Hex(sql),
-      file: path,
-      sql,
-      ...(existsSync(downPath) ? { down: { sql: readFileSync(downPath, "utf8"), file: downPath } } : {}),
+      checksum: sha256Hex(up.bytes),
+      file: up.path,
+      sql: up.text,
+      ...(down ? { down: { sql: down.text, file: down.path } } : {}),
     });
   }
   return migrations
