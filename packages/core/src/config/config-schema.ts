@@ -75,7 +75,7 @@ function projectSchema(stack: StackName, settings: z.ZodType<Record<string, unkn
       pooled: z.boolean().optional().meta({ description: "Marks this project's URL as pooled: it is then refused." }),
       production: z.boolean().optional().meta({ description: "Marks the project's database as production." }),
       allowSymlinksOutside: z
-        .boolean()
+        .boolean({ error: () => "must be true or false" })
         .optional()
         .meta({ description: "Follow symbolic links in the migrations folder that lead outside the project (refused by default)." }),
       maxMigrationBytes: z

@@ -1,4 +1,5 @@
 import type { DatabaseSession } from "../db/connect.js";
+import { inTransaction } from "../db/queryable.js";
 import type { NativeRunContext, NativeRunner, NativeSession, StackAdapter } from "../model/adapter.js";
 import type { Migration } from "../model/migration.js";
 import { lockGuardSql } from "../lock/migration-lock.js";
@@ -89,16 +90,7 @@ export function createNativeExecutor(runner: NativeRunner, session: DatabaseSess
           guardSql: lockGuardSql(holderPid),
         });
         const wasStarted = !result.transactional;
-        if (result.isSuccess) {
-          await session.client.query("BEGIN");
-          try {
-            await hooks.finish(session.client, 0, wasStarted);
-            await session.client.query("COMMIT");
-          } catch (error) {
-            await session.client.query("ROLLBACK").catch(() => {});
-            throw error;
-          }
-        }
+        if (result.isSuccess) await inTransaction(session.client, () => hooks.finish(session.client, 0, wasStarted));
         return {
           isSuccess: result.isSuccess,
           transactional: result.transactional,

@@ -1,5 +1,5 @@
 import type { DatabaseSession } from "../db/connect.js";
-import type { Queryable } from "../db/queryable.js";
+import { inTransaction, type Queryable } from "../db/queryable.js";
 import type { StackAdapter } from "../model/adapter.js";
 import type { EventSink } from "../model/events.js";
 import type { Migration } from "../model/migration.js";
@@ -169,17 +169,12 @@ export async function runSteps(
         }
         // One transaction for both records: a kill between them left the core's record without Prisma's started row,
         // so `prisma migrate deploy` would not have stopped on the migration (found by scripts/crash-test.mjs).
-        await db.query("BEGIN");
-        try {
+        await inTransaction(db, async () => {
           await db.query(
             recordStartedSql({ historyTable, id: migration.id, runId: options.runId, direction, file: migration.file, ...(statementsTotal === undefined ? {} : { statementsTotal }) }),
           );
           if (direction === "up") await adapter.history.recordStarted?.(db, migration, { startedAt });
-          await db.query("COMMIT");
-        } catch (error) {
-          await db.query("ROLLBACK").catch(() => {});
-          throw error;
-        }
+        });
       },
       async finish(db, statementsApplied, wasStarted) {
         if (!executor.writesOwnHistory) {

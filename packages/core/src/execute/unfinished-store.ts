@@ -1,4 +1,4 @@
-import type { Queryable } from "../db/queryable.js";
+import { ensureOwnTables, type Queryable } from "../db/queryable.js";
 
 /**
  * Polymigrate's record of migrations that started outside a transaction and have not finished: one row per project
@@ -27,10 +27,7 @@ export interface UnfinishedMigration {
 
 /** Creates the table when missing (serialized by a transaction-level advisory lock). */
 export async function ensureUnfinishedTable(db: Queryable): Promise<void> {
-  await db.query("BEGIN");
-  try {
-    await db.query("SELECT pg_advisory_xact_lock(hashtext('polymigrate.unfinished_migrations'))");
-    await db.query(`CREATE SCHEMA IF NOT EXISTS ${UNFINISHED_TABLE.schema}`);
+  await ensureOwnTables(db, TABLE, UNFINISHED_TABLE.schema, async () => {
     await db.query(
       `CREATE TABLE IF NOT EXISTS ${TABLE} (
          history_table text NOT NULL,
@@ -44,11 +41,7 @@ export async function ensureUnfinishedTable(db: Queryable): Promise<void> {
          PRIMARY KEY (history_table, id)
        )`,
     );
-    await db.query("COMMIT");
-  } catch (error) {
-    await db.query("ROLLBACK").catch(() => {});
-    throw error;
-  }
+  });
 }
 
 /** The unfinished migrations of one history table; none when the table does not exist (reading never creates it). */

@@ -1,5 +1,5 @@
 import { hostname, userInfo } from "node:os";
-import type { Queryable } from "../db/queryable.js";
+import { ensureOwnTables, type Queryable } from "../db/queryable.js";
 import type { CatalogSnapshot } from "../catalog/catalog-snapshot.js";
 import type { LedgerMigration, LedgerRun } from "../model/report.js";
 import { redact, redactValue } from "../policy/redact.js";
@@ -58,10 +58,7 @@ const PROGRESS_TABLE = `${LEDGER_TABLE.schema}.ledger_progress`;
 
 /** Creates the ledger when missing (serialized by a transaction-level advisory lock, so two first runs do not race). */
 export async function ensureLedger(db: Queryable): Promise<void> {
-  await db.query("BEGIN");
-  try {
-    await db.query("SELECT pg_advisory_xact_lock(hashtext('polymigrate.ledger'))");
-    await db.query(`CREATE SCHEMA IF NOT EXISTS ${LEDGER_TABLE.schema}`);
+  await ensureOwnTables(db, TABLE, LEDGER_TABLE.schema, async () => {
     await db.query(
       `CREATE TABLE IF NOT EXISTS ${TABLE} (
          id bigserial PRIMARY KEY,
@@ -104,11 +101,7 @@ export async function ensureLedger(db: Queryable): Promise<void> {
         `ALTER TABLE ${TABLE} ADD COLUMN run_id text, ADD COLUMN finished_at timestamptz, ALTER COLUMN fingerprint DROP NOT NULL, ALTER COLUMN catalog DROP NOT NULL`,
       );
     }
-    await db.query("COMMIT");
-  } catch (error) {
-    await db.query("ROLLBACK").catch(() => {});
-    throw error;
-  }
+  });
 }
 
 /** One run to record. */
@@ -130,25 +123,34 @@ export async function appendLedger(db: Queryable, entry: LedgerEntry): Promise<n
   await ensureLedger(db);
   const safe = redactValue(entry);
   const result = await db.query<{ id: string }>(
-    `INSERT INTO ${TABLE} (command, project, stack, outcome, os_user, host, ci, migrations, duration_ms, error, restore_point, fingerprint, catalog)
+    `INSERT INTO ${TABLE} (command, project, stack, os_user, host, ci, outcome, migrations, duration_ms, error, restore_point, fingerprint, catalog)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
     [
       safe.command,
       safe.project,
       safe.stack,
-      safe.outcome,
       safe.actor.osUser ?? null,
       safe.actor.host ?? null,
       safe.actor.ci ? JSON.stringify(safe.actor.ci) : null,
-      JSON.stringify(safe.migrations),
-      safe.durationMs ?? null,
-      safe.error === undefined ? null : redact(safe.error),
-      safe.restorePoint ? JSON.stringify(safe.restorePoint) : null,
-      entry.schema.fingerprint,
-      JSON.stringify(entry.schema.snapshot),
+      ...completionValues(entry),
     ],
   );
   return Number(result.rows[0]!.id);
+}
+
+// The values a completed run's row holds, in the column order outcome, migrations, duration_ms, error,
+// restore_point, fingerprint, catalog; nothing secret (the schema snapshot holds none).
+function completionValues(entry: Omit<LedgerEntry, "command" | "project" | "stack" | "actor">): unknown[] {
+  const safe = redactValue(entry);
+  return [
+    safe.outcome,
+    JSON.stringify(safe.migrations),
+    safe.durationMs ?? null,
+    safe.error === undefined ? null : redact(safe.error),
+    safe.restorePoint ? JSON.stringify(safe.restorePoint) : null,
+    entry.schema.fingerprint,
+    JSON.stringify(entry.schema.snapshot),
+  ];
 }
 
 /** Whether the database has a ledger (a cheap catalog lookup). */
@@ -194,20 +196,10 @@ export async function appendLedgerMigration(db: Queryable, id: number, position:
 
 /** Completes a run's row at its end: outcome, every migration's outcome, duration, error, and the schema after it. */
 export async function completeLedgerRun(db: Queryable, id: number, entry: Omit<LedgerEntry, "command" | "project" | "stack" | "actor">): Promise<void> {
-  const safe = redactValue(entry);
   await db.query(
     `WITH done AS (DELETE FROM ${PROGRESS_TABLE} WHERE ledger_id = $1)
      UPDATE ${TABLE} SET outcome = $2, migrations = $3, duration_ms = $4, error = $5, restore_point = $6, fingerprint = $7, catalog = $8, finished_at = now() WHERE id = $1`,
-    [
-      id,
-      safe.outcome,
-      JSON.stringify(safe.migrations),
-      safe.durationMs ?? null,
-      safe.error === undefined ? null : redact(safe.error),
-      safe.restorePoint ? JSON.stringify(safe.restorePoint) : null,
-      entry.schema.fingerprint,
-      JSON.stringify(entry.schema.snapshot),
-    ],
+    [id, ...completionValues(entry)],
   );
 }
 

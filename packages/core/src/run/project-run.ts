@@ -1,4 +1,5 @@
 import { CLIENT_CHECK_INTERVAL_MS, READ_LOCK_TIMEOUT_MS, connect, quoteIdent, type DatabaseSession } from "../db/connect.js";
+import { inTransaction } from "../db/queryable.js";
 import { applyMigrations, createNativeExecutor, rollbackMigrations } from "../execute/apply-plan.js";
 import { runSteps, type LedgerProgress, type StepLoopOptions, type StepLoopResult } from "../execute/step-loop.js";
 import { clearFinishedRecords, clearUnfinished, readUnfinished } from "../execute/unfinished-store.js";
@@ -706,8 +707,7 @@ async function resolveUnfinished(
   as: "applied" | "rolled-back",
 ): Promise<void> {
   const db = session.client;
-  await db.query("BEGIN");
-  try {
+  await inTransaction(db, async () => {
     // An unfinished up is not in the history (Prisma: a failed row); an unfinished down still is.
     const isInHistory = record.direction === "down";
     if (as === "applied" && !isInHistory) {
@@ -724,11 +724,7 @@ async function resolveUnfinished(
       });
     }
     await clearUnfinished(db, historyTableName(adapter), migration.id);
-    await db.query("COMMIT");
-  } catch (error) {
-    await db.query("ROLLBACK").catch(() => {});
-    throw error;
-  }
+  });
 }
 
 /**
