@@ -56,16 +56,18 @@ function active(findings: Finding[]): Finding[] {
   return findings.filter((finding) => !finding.suppressed);
 }
 
-// Applies the first migration and gives the table a row: from then on it is an existing table with data.
-async function applyUsersWithARow(): Promise<void> {
+// Applies the first migration and fills the table above the default hazard threshold (10,000 rows): from then on it
+// is an existing table big enough for its locks to matter.
+async function applyUsersWithRows(): Promise<void> {
   const up = await migrate(["up"]);
   expect(up.exitCode).toBe(0);
-  await database.query("INSERT INTO users (id, email, age) VALUES (1, 'a@example.com', 30)");
+  await database.query("INSERT INTO users (id, email, age) SELECT g, 'user' || g || '@example.com', 30 FROM generate_series(1, 20000) AS g");
+  await database.query("ANALYZE users");
 }
 
 describe("migrate lint on the plain-SQL stack", () => {
   it("finds blocking changes to an existing table at their file, line and column, and exits 1", async () => {
-    await applyUsersWithARow();
+    await applyUsersWithRows();
     project.write(
       "migrations/0002_risky.sql",
       "-- Speeds up the login query.\n\nCREATE INDEX users_email_idx ON users (email);\n\nALTER TABLE users ADD COLUMN country text NOT NULL;\nALTER TABLE users ALTER COLUMN age TYPE bigint;\n",
@@ -104,12 +106,21 @@ describe("migrate lint on the plain-SQL stack", () => {
     const empty = await migrate(["lint", "--json"]);
     expect(empty.exitCode).toBe(0);
     expect(findingsOf(empty).find((finding) => finding.rule === "require-concurrent-index-creation")?.suppressed).toContain("no rows");
-    await database.query("INSERT INTO users (id, email) VALUES (1, 'a@example.com')");
+    // A few rows: below the hazard threshold, still a notice. Above it: an error.
+    await database.query("INSERT INTO users (id, email) SELECT g, 'user' || g FROM generate_series(1, 12) AS g");
+    await database.query("ANALYZE users");
+    const small = await migrate(["lint", "--json"]);
+    expect(small.exitCode).toBe(0);
+    expect(findingsOf(small).find((finding) => finding.rule === "require-concurrent-index-creation")?.suppressed).toContain(
+      'table "public.users" has about 12 rows',
+    );
+    await database.query("INSERT INTO users (id, email) SELECT g, 'user' || g FROM generate_series(13, 20000) AS g");
+    await database.query("ANALYZE users");
     expect((await migrate(["lint"])).exitCode).toBe(1);
   });
 
   it("refuses up (exit 2, nothing applied) on a lint error, and applies with --allow-unsafe", async () => {
-    await applyUsersWithARow();
+    await applyUsersWithRows();
     project.write("migrations/0002_index.sql", "ALTER TABLE users ADD COLUMN nickname text;\nCREATE INDEX users_email_idx ON users (email);\n");
     const refused = await migrate(["up"]);
     expect(refused.exitCode).toBe(2);
@@ -133,7 +144,7 @@ describe("migrate lint on the plain-SQL stack", () => {
   });
 
   it("lets a comment silence a finding on its statement, and the configuration disable a rule", async () => {
-    await applyUsersWithARow();
+    await applyUsersWithRows();
     project.write(
       "migrate.config.json",
       JSON.stringify({ projects: [{ name: "app", stack: "sql", dir: "migrations", lint: { disable: ["changing-column-type"] } }] }),
@@ -161,7 +172,7 @@ describe("migrate lint on the plain-SQL stack", () => {
   });
 
   it("reports a migration mixing transactional and non-transactional statements, with the fix", async () => {
-    await applyUsersWithARow();
+    await applyUsersWithRows();
     project.write(
       "migrations/0002_mixed.sql",
       "ALTER TABLE users ADD COLUMN nickname text;\n\nCREATE INDEX CONCURRENTLY users_nickname_idx ON users (nickname);\n",
@@ -181,7 +192,7 @@ describe("migrate lint on the plain-SQL stack", () => {
   });
 
   it("reports a column dropped while a later pending migration still uses it", async () => {
-    await applyUsersWithARow();
+    await applyUsersWithRows();
     project.write("migrations/0002_drop_age.sql", "ALTER TABLE users DROP COLUMN age;\n");
     project.write("migrations/0003_backfill.sql", "-- backfill\nUPDATE users SET age = 0 WHERE age IS NULL;\n");
     const lint = await migrate(["lint", "--json"]);
@@ -255,9 +266,10 @@ describe("migrate lint on an Alembic project, through its offline SQL", () => {
     const env = { DIRECT_URL: database.url };
     const first = await runCli(["up", "--to", "803f3626e1af"], { cwd: alembic, env, timeoutMs: 120_000 });
     expect(first.exitCode).toBe(0);
-    // The tables were created earlier in that run: their indexes were harmless. Now posts has a row.
+    // The tables were created earlier in that run: their indexes were harmless. Now posts is above the hazard threshold.
     await database.query("INSERT INTO users (email, name) VALUES ('a@example.com', 'A')");
-    await database.query("INSERT INTO posts (author_id, title) SELECT id, 'Hello' FROM users");
+    await database.query("INSERT INTO posts (author_id, title) SELECT id, 'Hello' FROM users, generate_series(1, 20000)");
+    await database.query("ANALYZE posts");
 
     const lint = await runCli(["lint", "--json"], { cwd: alembic, env, timeoutMs: 120_000 });
     expect(lint.exitCode).toBe(1);

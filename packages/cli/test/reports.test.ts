@@ -75,7 +75,9 @@ function expectNoPassword(...texts: string[]): void {
 // An applied table with a row, and a pending migration that locks it: a lint error (and two more) on an existing table.
 async function pendingRiskyMigration(): Promise<void> {
   expect((await migrate(["up"])).exitCode).toBe(0);
-  await database.query("INSERT INTO users (id, email) VALUES (1, 'a@example.com')");
+  // Above the default hazard threshold (10,000 rows), so that a plain CREATE INDEX on it is an error.
+  await database.query("INSERT INTO users (id, email) SELECT g, 'user' || g FROM generate_series(1, 20000) AS g");
+  await database.query("ANALYZE users");
   project.write("migrations/0002_index_email.sql", "-- Speeds up the login query.\nCREATE INDEX users_email_idx ON users (email);\n");
 }
 
@@ -254,7 +256,7 @@ describe("--report junit", () => {
     expect(result.stdout).toContain(
       `<testcase name="require-concurrent-index-creation at migrations/0002_index_email.sql:2" classname="${projectName()}.lint.0002_index_email"`,
     );
-    expect(result.stdout).toMatch(/<failure message="During normal index creation[^"]*\(migrations\/0002_index_email\.sql:2\)" type="require-concurrent-index-creation">/);
+    expect(result.stdout).toMatch(/<failure message="table &quot;public\.users&quot; has about 20k rows[^"]*During normal index creation[^"]*\(migrations\/0002_index_email\.sql:2\)" type="require-concurrent-index-creation">/);
     expect(result.stderr).toContain("require-concurrent-index-creation");
   });
 
@@ -417,7 +419,7 @@ describe("GitHub Actions annotations", () => {
     expect(result.exitCode).toBe(1);
     const annotations = result.stdout.split("\n").filter((line) => line.startsWith("::"));
     expect(annotations).toContainEqual(
-      expect.stringMatching(/^::error file=migrations\/0002_index_email\.sql,line=2,col=1,title=require-concurrent-index-creation \([^)]*\)::During normal index creation/),
+      expect.stringMatching(/^::error file=migrations\/0002_index_email\.sql,line=2,col=1,title=require-concurrent-index-creation \([^)]*\)::table "public\.users" has about 20k rows .*During normal index creation/),
     );
     // After the human output.
     expect(result.stdout.indexOf("::error")).toBeGreaterThan(result.stdout.indexOf("error(s)"));

@@ -37,6 +37,7 @@ export * from "./lint/lint-pending.js";
 export * from "./lint/lint-project.js";
 export { findSquawkBinary, formatPgVersion, SQUAWK_TIMEOUT_RULES } from "./lint/squawk.js";
 export { POLYMIGRATE_RULES, type PolymigrateRule } from "./lint/lint-rules.js";
+export { DEFAULT_HAZARD_THRESHOLD, SIZE_HAZARD_RULES, ROWS_HAZARD_RULES, measureTables, type TableSize, type RelationReference } from "./lint/table-size.js";
 export * from "./catalog/catalog-snapshot.js";
 export * from "./rollback/generate-down.js";
 export * from "./snapshot/index.js";

@@ -3,15 +3,23 @@ import { renderLint } from "../render/human.js";
 import { resolveProjectUrl, type Workspace } from "../projects.js";
 import type { CommandContext } from "./context.js";
 
-/** A project's lint settings: the configuration's `lint`, then the project's own (their lists add up). */
+/**
+ * A project's lint settings: the configuration's `lint`, then the project's own (their lists add up; the project's
+ * hazard threshold wins, key by key).
+ */
 export function projectLintSettings(workspace: Workspace, name: string): LintSettings {
   const project = workspace.projects.find(({ config }) => config.name === name)?.config;
   const layers = [workspace.config.lint, project?.lint].filter((layer): layer is LintSettings => layer !== undefined);
   // The lists were checked with the configuration's schema when it was loaded.
-  const collect = (key: keyof LintSettings) => [...new Set(layers.flatMap((layer) => layer[key] ?? []))];
+  const collect = (key: "disable" | "include") => [...new Set(layers.flatMap((layer) => layer[key] ?? []))];
   const disable = collect("disable");
   const include = collect("include");
-  return { ...(disable.length > 0 ? { disable } : {}), ...(include.length > 0 ? { include } : {}) };
+  const hazardThreshold = Object.assign({}, ...layers.map((layer) => layer.hazardThreshold ?? {})) as LintSettings["hazardThreshold"];
+  return {
+    ...(disable.length > 0 ? { disable } : {}),
+    ...(include.length > 0 ? { include } : {}),
+    ...(hazardThreshold && Object.keys(hazardThreshold).length > 0 ? { hazardThreshold } : {}),
+  };
 }
 
 // Lint needs no database: a project without a URL is linted from its files alone. A URL the policy refuses is still

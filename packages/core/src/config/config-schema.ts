@@ -35,10 +35,32 @@ const retriesSchema = z
 
 const ruleListSchema = z.array(z.string(), { error: (issue) => `is ${JSON.stringify(issue.input)}; use a list of rule names, such as ["prefer-robust-stmts"]` });
 
+const sizeError = (unit: string, example: string) => (issue: { input: unknown }) => `is ${JSON.stringify(issue.input)}; use a whole number of ${unit}, 0 or more, such as ${example}`;
+
+const hazardThresholdSchema = z
+  .strictObject({
+    rows: z
+      .int({ error: sizeError("rows", "10000") })
+      .min(0, { error: sizeError("rows", "10000") })
+      .optional()
+      .meta({ description: "A table with more rows than this is big enough for a lock or rewrite to matter; default 10000." }),
+    bytes: z
+      .int({ error: sizeError("bytes", "10485760 (10 MiB)") })
+      .min(0, { error: sizeError("bytes", "10485760 (10 MiB)") })
+      .optional()
+      .meta({ description: "A table larger than this, with its indexes and TOAST, is big enough to matter; default 10485760 (10 MiB)." }),
+  })
+  .meta({
+    id: "hazardThreshold",
+    description:
+      "With a database, a lock or rewrite hazard (a plain CREATE INDEX, a column type change, ...) blocks up only on an existing table above this size; on a smaller table, or one the run creates, it is a notice.",
+  });
+
 const lintSchema = z
   .strictObject({
     disable: ruleListSchema.optional().meta({ description: "Rules (Squawk's or Polymigrate's) whose findings are dropped." }),
     include: ruleListSchema.optional().meta({ description: "Squawk rules that are off by default and should run." }),
+    hazardThreshold: hazardThresholdSchema.optional(),
   })
   .meta({ id: "lint", description: "The safety lint's settings." });
 

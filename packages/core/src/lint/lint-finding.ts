@@ -25,6 +25,30 @@ export interface LintFinding {
   statement?: string;
   /** Why the finding does not count, when context shows it is harmless (kept in the report for transparency). */
   suppressed?: string;
+  /** For a lock or rewrite hazard judged on the live database (or the run): its table, and what decided. */
+  hazard?: TableHazard;
+}
+
+/**
+ * How a lock or rewrite hazard was judged: on a table the run creates (`new-table`), on a table at or under the
+ * project's threshold (`small-table`), or on one above it (`large-table`, the only case that stays an error).
+ */
+export type HazardJudgement = "new-table" | "small-table" | "large-table";
+
+/** The table behind a lock or rewrite hazard, as the run or the catalog showed it. */
+export interface TableHazard {
+  table: string;
+  judgement: HazardJudgement;
+  /** About how many rows the catalog counts; absent for a new table, or one never analyzed. */
+  rows?: number;
+  /** The table's size with its indexes and TOAST (`pg_total_relation_size`); absent for a new table. */
+  bytes?: number;
+}
+
+/** The size from which a lock or rewrite hazard is real: a table with more rows, or more bytes, than these. */
+export interface HazardThreshold {
+  rows: number;
+  bytes: number;
 }
 
 /** One migration handed to the lint. */
@@ -65,4 +89,9 @@ export interface LintSettings {
    * itself.
    */
   include?: string[];
+  /**
+   * With a database: the table size above which a lock or rewrite hazard blocks; on a smaller table, or one the run
+   * creates, it is a notice. Default 10,000 rows or 10 MiB.
+   */
+  hazardThreshold?: Partial<HazardThreshold>;
 }

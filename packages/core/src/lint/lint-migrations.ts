@@ -8,8 +8,9 @@ import {
   checkDroppedColumns,
   checkMixedTransaction,
   findUnreadableDirectives,
+  findCreatedIndexes,
   findCreatedTables,
-  findEarlierCreation,
+  findEarlierTableCreation,
   isTransactionalWithoutParsing,
   parseMigrations,
   readAllowComments,
@@ -17,7 +18,16 @@ import {
   type ParsedMigration,
   type RuleFinding,
 } from "./lint-rules.js";
-import { formatTable, namesOf, targetTable, type TableName } from "./sql-facts.js";
+import { droppedIndexes, formatTable, isSameTable, namesOf, targetTable, type TableName } from "./sql-facts.js";
+import {
+  DEFAULT_HAZARD_THRESHOLD,
+  ROWS_HAZARD_RULES,
+  SIZE_HAZARD_RULES,
+  judgeTableSize,
+  referenceKey,
+  type RelationReference,
+  type TableSize,
+} from "./table-size.js";
 import { SQUAWK_TIMEOUT_RULES, findSquawkBinary, runSquawk, type SquawkViolation } from "./squawk.js";
 
 /**
@@ -59,6 +69,12 @@ export interface LintOptions extends LintSettings {
   context?: LintMigration[];
   /** Whether a table exists and has no rows on the target server (locks on it are then harmless). */
   isTableEmpty?: (table: TableName) => Promise<boolean>;
+  /**
+   * The catalog's size of the tables (or an index's table) that lock or rewrite hazards are on, in one call (see
+   * `measureTables`): a hazard then blocks only on a table above `hazardThreshold`. A name missing from the result
+   * does not exist on the server.
+   */
+  measureTables?: (references: RelationReference[]) => Promise<Map<string, TableSize>>;
   /** The environment, for `POLYMIGRATE_SQUAWK`. */
   env?: Record<string, string | undefined>;
 }
@@ -93,7 +109,7 @@ function mayCreateView(sql: string): boolean {
 }
 
 function mayCreateTable(sql: string): boolean {
-  return /\btable\b/i.test(sql) && /\b(?:create|rename)\b/i.test(sql);
+  return /\b(?:table|index)\b/i.test(sql) && /\b(?:create|rename)\b/i.test(sql);
 }
 
 function mayHoldNonTransactional(sql: string): boolean {
@@ -334,25 +350,83 @@ export async function lintMigrations(migrations: LintMigration[], options: LintO
   const lastBlocking = Math.max(-1, ...located.filter(({ finding }) => BLOCKING_SQUAWK_RULES.has(finding.rule)).map(({ index }) => index));
   for (let index = 0; index <= lastBlocking; index++) if (mayCreateTable(migrations[index]!.sql)) parseAt(index);
   const creations = findCreatedTables(parsed);
+  const indexCreations = findCreatedIndexes(parsed);
+  const scope = options.scope ?? "run";
+  const threshold = { ...DEFAULT_HAZARD_THRESHOLD, ...options.hazardThreshold };
   const emptiness = new Map<string, Promise<boolean>>();
+  const toMeasure: { finding: LintFinding; reference: RelationReference }[] = [];
   const kept: { index: number; finding: LintFinding }[] = [];
+  const markHarmless = (finding: LintFinding, reason: string, hazard: LintFinding["hazard"]) => {
+    finding.suppressed = reason;
+    finding.level = "warning";
+    if (hazard) finding.hazard = hazard;
+  };
   for (const { index, statement, statementIndex, finding } of located) {
     if (disabled.has(finding.rule)) continue;
     const input = migrations[index]!;
     if (statement && readAllowComments(input.sql, statement.line).has(finding.rule)) continue;
-    if (statement && statementIndex !== undefined && finding.source === "squawk" && BLOCKING_SQUAWK_RULES.has(finding.rule)) {
-      const creation = findEarlierCreation(creations, index, statementIndex, statement, options.scope ?? "run");
-      const table = targetTable(statement);
-      if (creation) {
-        const where = creation.migration === index ? "earlier in this migration" : `by "${migrations[creation.migration]!.id}", earlier in this run`;
-        finding.suppressed = `the table "${formatTable(creation.table)}" is created ${where}, so it is new and empty`;
-      } else if (table && options.isTableEmpty && (options.scope ?? "run") === "run") {
-        const key = formatTable(table);
-        if (!emptiness.has(key)) emptiness.set(key, options.isTableEmpty(table));
-        if (await emptiness.get(key)) finding.suppressed = `the table "${key}" has no rows on the server`;
+    kept.push({ index, finding });
+    const isHazardRule = SIZE_HAZARD_RULES.has(finding.rule) || ROWS_HAZARD_RULES.has(finding.rule);
+    if (!statement || statementIndex === undefined || finding.source !== "squawk" || !isHazardRule) continue;
+    // The table the statement locks: its target, or for DROP INDEX the table of an index the run creates; else the
+    // index itself, which the catalog resolves to its table.
+    let reference: RelationReference | undefined;
+    const target = targetTable(statement);
+    if (target) reference = { relation: target, kind: "table" };
+    for (const dropped of droppedIndexes(statement)) {
+      const created = [...indexCreations]
+        .reverse()
+        .find((creation) => isSameTable(creation.index, dropped) && (creation.migration < index ? scope === "run" : creation.migration === index && creation.statementIndex < statementIndex));
+      reference = created ? { relation: created.table, kind: "table" } : { relation: dropped, kind: "index" };
+      break;
+    }
+    if (!reference) continue;
+    const creation = reference.kind === "table" ? findEarlierTableCreation(creations, index, statementIndex, reference.relation, scope) : undefined;
+    if (creation) {
+      const where = creation.migration === index ? "earlier in this migration" : `by "${migrations[creation.migration]!.id}", earlier in this run`;
+      const table = formatTable(creation.table);
+      markHarmless(finding, `table "${table}" is created ${where}: no lock hazard`, { table, judgement: "new-table" });
+      continue;
+    }
+    if (scope !== "run") continue;
+    if (options.measureTables && SIZE_HAZARD_RULES.has(finding.rule)) {
+      toMeasure.push({ finding, reference });
+    } else if (options.isTableEmpty && reference.kind === "table") {
+      const key = formatTable(reference.relation);
+      if (!emptiness.has(key)) emptiness.set(key, options.isTableEmpty(reference.relation));
+      if (await emptiness.get(key)) markHarmless(finding, `table "${key}" has no rows on the server: no hazard`, undefined);
+    }
+  }
+  if (toMeasure.length > 0) {
+    let sizes: Map<string, TableSize> | undefined;
+    try {
+      sizes = await options.measureTables!(toMeasure.map(({ reference }) => reference));
+    } catch (error) {
+      notices.push(
+        `Could not measure the tables the pending migrations lock (${error instanceof Error ? error.message : String(error)}): their lock and rewrite hazards are judged from the SQL alone.`,
+      );
+    }
+    for (const { finding, reference } of sizes ? toMeasure : []) {
+      const size = sizes!.get(referenceKey(reference));
+      const name = formatTable(reference.relation);
+      if (!size) {
+        // Not on the server and not created by a statement the lint could read: the run creates it (a DO block, a
+        // function), or the statement fails; either way no existing table is locked.
+        const reason =
+          reference.kind === "index"
+            ? `index "${name}" does not exist on the server: no lock hazard`
+            : `table "${name}" does not exist on the server yet, so this run creates it: no lock hazard`;
+        markHarmless(finding, reason, { table: name, judgement: "new-table" });
+        continue;
+      }
+      const verdict = judgeTableSize(finding.rule, size, threshold);
+      if (verdict.isHazard) {
+        finding.message = `${verdict.reason}. ${finding.message}`;
+        finding.hazard = verdict.hazard;
+      } else {
+        markHarmless(finding, verdict.reason, verdict.hazard);
       }
     }
-    kept.push({ index, finding });
   }
   kept.sort(
     (a, b) =>

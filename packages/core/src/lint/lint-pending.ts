@@ -10,6 +10,7 @@ import type { LintSummary } from "../model/report.js";
 import type { LintFinding, LintMigration, LintSettings } from "./lint-finding.js";
 import { lintMigrations, type LintOptions, type LintResult } from "./lint-migrations.js";
 import type { TableName } from "./sql-facts.js";
+import { measureTables } from "./table-size.js";
 
 /**
  * The URL handed to a stack that renders its SQL offline (Alembic's `upgrade --sql`) when lint runs without a
@@ -97,6 +98,10 @@ export function tableEmptinessProbe(session: DatabaseSession): (table: TableName
   };
 }
 
+function placeOf(adapter: StackAdapter, finding: LintFinding): string {
+  return `${relative(adapter.dir, finding.file) || finding.file}:${finding.line}${finding.renderedLine ? ` (line ${finding.renderedLine} of its SQL)` : ""}`;
+}
+
 /** Options of {@link lintPending}. */
 export interface LintPendingOptions {
   settings?: LintSettings;
@@ -108,7 +113,7 @@ export interface LintPendingOptions {
 
 /**
  * Lints the pending migrations of a plan against the database they are about to run on: the run's context (tables it
- * creates, applied views, empty tables) and the server's version. Stacks whose migrations are code render their SQL
+ * creates, applied views), the size of the tables its lock and rewrite hazards are on, and the server's version. Stacks whose migrations are code render their SQL
  * first (Alembic's offline mode).
  */
 export async function lintPending(
@@ -134,10 +139,22 @@ export async function lintPending(
     scope: "run",
     context: await toLintMigrations(applied.filter((migration) => migration.sql !== undefined)),
     isTableEmpty: tableEmptinessProbe(session),
+    measureTables: (references) => measureTables(session, references),
     ...(options.env ? { env: options.env } : {}),
   };
   const result = await lintMigrations(inputs, lintOptions);
   for (const message of result.notices) emit({ type: "notice", project: options.project, level: "warning", message });
+  const harmless = result.findings.filter((finding) => finding.suppressed && finding.hazard);
+  if (harmless.length > 0) {
+    const listed = harmless.slice(0, 10).map((finding) => `  ${placeOf(adapter, finding)}  ${finding.rule}: ${finding.suppressed}`);
+    if (harmless.length > 10) listed.push(`  … and ${harmless.length - 10} more (see --json)`);
+    emit({
+      type: "notice",
+      project: options.project,
+      level: "info",
+      message: `The safety lint judged ${harmless.length} lock or rewrite hazard(s) harmless on this database:\n${listed.join("\n")}`,
+    });
+  }
   return {
     ...result,
     summary: { scope: "pending", migrations: inputs.length, squawk: result.squawk, ...countFindings(result.findings) },
@@ -170,9 +187,7 @@ export async function checkPendingSafety(
   options.onFindings?.(result.findings, result.summary);
   const errors = result.findings.filter((finding) => !finding.suppressed && finding.level === "error");
   if (errors.length === 0) return result;
-  const listed = errors
-    .slice(0, 10)
-    .map((finding) => `  ${relative(adapter.dir, finding.file) || finding.file}:${finding.line}${finding.renderedLine ? ` (line ${finding.renderedLine} of its SQL)` : ""}  ${finding.rule}: ${finding.message}`);
+  const listed = errors.slice(0, 10).map((finding) => `  ${placeOf(adapter, finding)}  ${finding.rule}: ${finding.message}`);
   if (errors.length > 10) listed.push(`  … and ${errors.length - 10} more`);
   if (allowUnsafe) {
     options.emit?.({

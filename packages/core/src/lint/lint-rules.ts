@@ -4,6 +4,7 @@ import { hasNoTransactionDirective, splitStatements, type SqlStatement } from ".
 import type { LintLevel, LintMigration } from "./lint-finding.js";
 import {
   addedColumns,
+  createdIndex,
   createdTable,
   createdView,
   droppedColumns,
@@ -205,12 +206,34 @@ export function findEarlierCreation(
   scope: "run" | "migration",
 ): TableCreation | undefined {
   const table = targetTable(statement);
-  if (!table) return undefined;
+  return table ? findEarlierTableCreation(creations, migration, statementIndex, table, scope) : undefined;
+}
+
+/** Like {@link findEarlierCreation}, for a table given by name. */
+export function findEarlierTableCreation(
+  creations: TableCreation[],
+  migration: number,
+  statementIndex: number,
+  table: TableName,
+  scope: "run" | "migration",
+): TableCreation | undefined {
   return creations.find(
     (creation) =>
       isSameTable(creation.table, table) &&
       (creation.migration < migration ? scope === "run" : creation.migration === migration && creation.statementIndex < statementIndex),
   );
+}
+
+/** Every index the migrations create, with its table, in order (to find the table a later `DROP INDEX` locks). */
+export function findCreatedIndexes(migrations: (ParsedMigration | undefined)[]): (TableCreation & { index: TableName })[] {
+  const created: (TableCreation & { index: TableName })[] = [];
+  migrations.forEach((migration, index) => {
+    migration?.statements.forEach((statement, statementIndex) => {
+      const found = createdIndex(statement);
+      if (found) created.push({ index: found.index, table: found.table, migration: index, statementIndex });
+    });
+  });
+  return created;
 }
 
 /** The rules named in `-- polymigrate:allow a, b` (or `-- squawk-ignore a, b`) comments right above a statement. */

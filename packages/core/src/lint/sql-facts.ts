@@ -50,6 +50,20 @@ export function renamedTable(statement: SqlStatement): { from: TableName; to: Ta
   return from ? { from, to: { ...(from.schema ? { schema: from.schema } : {}), name: node.newname } } : undefined;
 }
 
+/** For `CREATE INDEX name ON table`: the index's name (in the table's schema) and its table. */
+export function createdIndex(statement: SqlStatement): { index: TableName; table: TableName } | undefined {
+  if (statement.kind !== "IndexStmt" || !statement.node || typeof statement.node.idxname !== "string") return undefined;
+  const table = tableOf(statement.node.relation);
+  if (!table) return undefined;
+  return { index: { name: statement.node.idxname, ...(table.schema ? { schema: table.schema } : {}) }, table };
+}
+
+/** The indexes a `DROP INDEX` removes, as the statement names them. */
+export function droppedIndexes(statement: SqlStatement): TableName[] {
+  if (statement.kind !== "DropStmt" || statement.node?.removeType !== "OBJECT_INDEX") return [];
+  return droppedTables({ ...statement, node: { ...statement.node, removeType: "OBJECT_TABLE" } });
+}
+
 /** The table a statement locks or changes: the target of `CREATE INDEX`, `ALTER TABLE`, a column rename. */
 export function targetTable(statement: SqlStatement): TableName | undefined {
   switch (statement.kind) {
