@@ -170,13 +170,15 @@ export interface LedgerStart {
 
 /**
  * Writes a run's row when it starts, before its first change: outcome `running`, no schema. Rows of earlier runs of
- * the database still `running` are marked `interrupted` first: the caller holds the migration lock, so no other run
- * is at work, and those runs died without completing their row. Returns the new row's id.
+ * the database still `running` whose sessions are all gone are marked `interrupted` first: they died without
+ * completing their row (a run that just released the lock may still be completing its own: it is left alone).
+ * Returns the new row's id.
  */
 export async function startLedgerRun(db: Queryable, entry: LedgerStart): Promise<number> {
   await ensureLedger(db);
   await db.query(
-    `UPDATE ${TABLE} SET outcome = 'interrupted', error = coalesce(error, 'the run ended before completing its record (killed, or its connection was lost)') WHERE outcome = 'running'`,
+    `UPDATE ${TABLE} l SET outcome = 'interrupted', error = coalesce(error, 'the run ended before completing its record (killed, or its connection was lost)')
+      WHERE outcome = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name LIKE '% ' || l.run_id)`,
   );
   const safe = redactValue(entry);
   const result = await db.query<{ id: string }>(
