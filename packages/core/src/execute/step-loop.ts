@@ -129,14 +129,16 @@ export async function runSteps(
   const historyTable = historyTableOf(adapter);
   let hasUnfinishedTable = false;
   let hasOpenedLedger = false;
+  let hasFailed = false;
   let isLockLost = false;
   let isInterrupted = false;
   const base = options.safety ?? DEFAULT_SAFETY;
   for (const [index, { migration, sql }] of migrations.entries()) {
-    const stop = reports.some((report) => report.outcome === "failed") || isLockLost || isInterrupted;
-    if (!stop && !options.lock.isHeld()) isLockLost = true;
-    if (!stop && !isLockLost && options.signal?.aborted) isInterrupted = true;
-    if (stop || isLockLost || isInterrupted) {
+    if (!hasFailed && !isLockLost && !isInterrupted) {
+      if (!options.lock.isHeld()) isLockLost = true;
+      else if (options.signal?.aborted) isInterrupted = true;
+    }
+    if (hasFailed || isLockLost || isInterrupted) {
       reports.push({ id: migration.id, name: migration.name, outcome: "skipped" });
       continue;
     }
@@ -229,6 +231,7 @@ export async function runSteps(
     const outcome = attempt.isSuccess ? (direction === "up" ? "applied" : "rolled-back") : "failed";
     options.emit({ type: "migration-end", project: options.project, id: migration.id, outcome, durationMs: attempt.durationMs, direction });
     if (!attempt.isSuccess) {
+      hasFailed = true;
       if (attempt.isInterrupted) isInterrupted = true;
       if (!options.lock.isHeld() || isSessionLost(attempt.error)) isLockLost = true;
       else await recordFailure(adapter, session, migration, direction, attempt, startedAt, historyTable);

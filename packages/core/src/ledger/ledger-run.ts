@@ -1,4 +1,4 @@
-import { READ_LOCK_TIMEOUT_MS, connect } from "../db/connect.js";
+import { READ_LOCK_TIMEOUT_MS, connect, type DatabaseSession } from "../db/connect.js";
 import type { Queryable } from "../db/queryable.js";
 import type { StackAdapter } from "../model/adapter.js";
 import type { DriftReport, LedgerWrite, ProjectReport } from "../model/report.js";
@@ -60,22 +60,26 @@ export async function writeLedgerRow(
 }
 
 /**
- * After a run that may have changed the schema: records it in the ledger on a fresh session (the run's own may be in
- * a failed state). Never throws: a ledger that cannot be written is a warning in the report, not a failed run.
+ * After a run that may have changed the schema: records it in the ledger (completing the row it opened when it started,
+ * if it did), on the run's own session while that is alive, else on a fresh one. Never throws: a ledger that cannot be written is a warning in the report, not a failed run.
  */
 export async function recordRunInLedger(
   target: LedgerTarget,
   report: ProjectReport,
   command: LedgerCommand,
-  options: { startedId?: number; applicationName?: string } = {},
+  options: { startedId?: number; applicationName?: string; session?: DatabaseSession } = {},
 ): Promise<LedgerWrite> {
-  let session: Awaited<ReturnType<typeof connect>> | undefined;
+  // The run's own session when it is still alive (not in a transaction: the run is over); else a fresh one.
+  const live = options.session?.isAlive() ? options.session : undefined;
+  let session: DatabaseSession | undefined;
   try {
-    session = await connect(target.url.url, {
-      source: target.url.source,
-      lockTimeoutMs: READ_LOCK_TIMEOUT_MS,
-      ...(options.applicationName ? { applicationName: options.applicationName } : {}),
-    });
+    session =
+      live ??
+      (await connect(target.url.url, {
+        source: target.url.source,
+        lockTimeoutMs: READ_LOCK_TIMEOUT_MS,
+        ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+      }));
     return await writeLedgerRow(session.client, target, report, command, options.startedId);
   } catch (error) {
     const reason = redact(error instanceof Error ? error.message : String(error));
@@ -84,7 +88,7 @@ export async function recordRunInLedger(
       warning: `Could not record this run in the ledger (polymigrate.ledger): ${reason}. The run itself is unaffected; "migrate status" may report drift until the next recorded run or "migrate baseline".`,
     };
   } finally {
-    await session?.close().catch(() => {});
+    if (session !== live) await session?.close().catch(() => {});
   }
 }
 

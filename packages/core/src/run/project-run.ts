@@ -10,7 +10,7 @@ import { MigrateError, REFUSAL_CODES, isMigrateError, type MigrateErrorCode } fr
 import type { EventSink } from "../model/events.js";
 import type { Migration } from "../model/migration.js";
 import type { IntegrityProblemKind, Plan } from "../model/plan.js";
-import type { InterruptedRunReport, LedgerWrite, ProjectReport } from "../model/report.js";
+import type { InterruptedRunReport, ProjectReport } from "../model/report.js";
 import { applyUnfinished, planRun } from "../plan/plan-run.js";
 import type { ResolvedUrl } from "../policy/direct-url-policy.js";
 import { decidePoolerPolicy, probePooler } from "../policy/pooler-probe.js";
@@ -212,21 +212,12 @@ async function runProject(
   const startedId = ledger?.id();
   const isWorthRecording = report.outcome !== "refused" && (ledgerCommand === "restore-snapshot" || report.outcome === "failed" || report.migrations.length > 0);
   if (ledgerCommand && session && (startedId !== undefined || isWorthRecording)) {
-    report.ledger = session.isAlive()
-      ? await writeLedgerRow(session.client, target, report, ledgerCommand, startedId).catch((error: unknown) => ledgerWarning(error))
-      : await recordRunInLedger(target, report, ledgerCommand, { ...(startedId === undefined ? {} : { startedId }), applicationName });
+    report.ledger = await recordRunInLedger(target, report, ledgerCommand, { ...(startedId === undefined ? {} : { startedId }), applicationName, session });
     if (report.ledger.warning) emit({ type: "notice", project: target.name, level: "warning", message: report.ledger.warning });
   }
   await session?.close();
   emit({ type: "project-end", project: target.name, outcome: report.outcome });
   return redactValue(report);
-}
-
-function ledgerWarning(error: unknown): LedgerWrite {
-  return {
-    recorded: false,
-    warning: `Could not record this run in the ledger (polymigrate.ledger): ${redact(error instanceof Error ? error.message : String(error))}. The run itself is unaffected; "migrate status" may report drift until the next recorded run or "migrate baseline".`,
-  };
 }
 
 function isRefusal(code: string): boolean {
@@ -299,7 +290,7 @@ function reportLoopStop(report: ProjectReport, result: StepLoopResult, options: 
     const notRun = result.reports.filter((migration) => migration.outcome === "skipped").length;
     throw new MigrateError(
       "LOCK_LOST",
-      `This run lost the migration lock: its session ended (terminated by an administrator, a server timeout such as idle_session_timeout, or a dropped connection)${failed ? `, so "${failed.id}" did not commit` : ""}, and ${notRun} migration(s) after it were not run. Nothing ran without the lock. Run "migrate status" to see the state, then "migrate up" again.`,
+      `This run lost the migration lock: its session ended (terminated by an administrator or a server timeout, or a dropped connection)${failed ? `, so "${failed.id}" did not commit` : ""}, and ${notRun} migration(s) after it were not run. Nothing ran without the lock. Run "migrate status" to see the state, then "migrate up" again.`,
       { details: { failed: failed?.id, notRun } },
     );
   }
